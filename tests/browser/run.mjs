@@ -1,0 +1,686 @@
+// Browser tests of the victims' page (www/index.html), against the real stack.
+//
+//   ABRI_URL=http://127.0.0.1:PORT/ ABRI_AGENT_USER=... ABRI_AGENT_PASSWORD=... node run.mjs
+//
+// Environment:
+//   ABRI_URL             base URL of a running stack (deploy/dev/stack.sh); required
+//   ABRI_EXIT_URL        where the quick exit must land; this runner serves that
+//                        stand-in page itself on its loopback port (default: a free port)
+//   ABRI_AGENT_USER, ABRI_AGENT_PASSWORD
+//                        an operator of the unit that ABRI_TEST_POSTCODE routes to
+//   ABRI_TEST_POSTCODE   postcode used for the chats (default 75011)
+//   ABRI_CHROMIUM        browser binary (default /usr/bin/chromium)
+//   ABRI_TEST_ONLY       run only the tests whose name contains this text
+//
+// The page's configured exit address (the href of its data-exit links) is
+// replaced by ABRI_EXIT_URL as the page is served to the browser, exactly as
+// an admin would edit it, so that no request ever leaves the machine: any
+// request to a host other than the stack and the stand-in is recorded and
+// aborted, and a test at the end fails if there was one.
+//
+// Prints one line per test, then "N passed, N failed"; exits 1 on failure.
+// Screenshots go to var/screenshots/ at the root of the repository.
+
+import { chromium } from 'playwright-core';
+import http from 'node:http';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, '..', '..');
+const SHOTS = path.join(ROOT, 'var', 'screenshots');
+const AXE_SOURCE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+const BASE = process.env.ABRI_URL;
+const POSTCODE = process.env.ABRI_TEST_POSTCODE || '75011';
+const AGENT_USER = process.env.ABRI_AGENT_USER;
+const AGENT_PASSWORD = process.env.ABRI_AGENT_PASSWORD;
+const CHROMIUM = process.env.ABRI_CHROMIUM || '/usr/bin/chromium';
+const ONLY = process.env.ABRI_TEST_ONLY || '';
+const TEST_TIMEOUT_MS = 90000;
+const STEP_MS = 15000;            // how long one expected change may take
+
+if (!BASE) {
+  console.error('run.mjs: set ABRI_URL to the base URL of a running stack (deploy/dev/stack.sh)');
+  process.exit(2);
+}
+const base = new URL(BASE);
+
+/* ---------- the neutral page stand-in, on its own loopback port ---------- */
+
+async function startStandIn() {
+  const wanted = process.env.ABRI_EXIT_URL ? new URL(process.env.ABRI_EXIT_URL) : null;
+  if (wanted && !['127.0.0.1', 'localhost', '[::1]'].includes(wanted.hostname)) {
+    throw new Error('ABRI_EXIT_URL must be a loopback address: the runner serves it');
+  }
+  const server = http.createServer((req, res) => {
+    const start = req.url.startsWith('/start');
+    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
+    res.end(`<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>${start ? 'Avant' : 'Météo'}</title></head>` +
+      `<body><h1>${start ? 'Une page visitée avant' : 'Prévisions météo'}</h1></body></html>`);
+  });
+  const host = wanted ? wanted.hostname.replace(/^\[|\]$/g, '') : '127.0.0.1';
+  await new Promise((ok, ko) => { server.once('error', ko); server.listen(wanted ? Number(wanted.port || 80) : 0, host, ok); });
+  const exitUrl = wanted ? wanted.href : `http://127.0.0.1:${server.address().port}/meteo`;
+  const origin = new URL(exitUrl).origin;
+  return { server, exitUrl, startUrl: origin + '/start', host: new URL(exitUrl).host };
+}
+
+/* ---------- the operator side, through the operators' API ---------- */
+
+class Operator {
+  constructor() { this.cookie = ''; this.csrf = ''; this.cursor = null; }
+
+  async call(method, p, body) {
+    const headers = { Cookie: this.cookie, 'X-Abri-CSRF': this.csrf };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    const res = await fetch(new URL(p, BASE), { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await res.text();
+    let data = null;
+    try { data = text ? JSON.parse(text) : null; } catch { data = text; }
+    return { status: res.status, data, res };
+  }
+
+  async login() {
+    if (!AGENT_USER || !AGENT_PASSWORD) throw new Error('set ABRI_AGENT_USER and ABRI_AGENT_PASSWORD (a demo operator)');
+    const r = await this.call('POST', '/api/agent/login', { username: AGENT_USER, password: AGENT_PASSWORD });
+    if (r.status !== 200) throw new Error(`operator login: ${r.status} ${JSON.stringify(r.data)}`);
+    const cookies = r.res.headers.getSetCookie ? r.res.headers.getSetCookie() : [r.res.headers.get('set-cookie')];
+    this.cookie = cookies.filter(Boolean).map((c) => c.split(';')[0]).join('; ');
+    this.csrf = r.data.csrf;
+    return this;
+  }
+
+  async expect(method, p, body, status) {
+    const r = await this.call(method, p, body);
+    if (r.status !== status) throw new Error(`${method} ${p}: ${r.status} ${JSON.stringify(r.data)} (wanted ${status})`);
+    return r.data;
+  }
+
+  claim(session) { return this.expect('POST', `/api/agent/sessions/${encodeURIComponent(session)}/claim`, undefined, 200); }
+  say(session, text) { return this.expect('POST', `/api/agent/sessions/${encodeURIComponent(session)}/messages`, { text }, 201); }
+  close(session) { return this.expect('POST', `/api/agent/sessions/${encodeURIComponent(session)}/close`, undefined, 200); }
+
+  // Follows the operator's long-poll until a message of `session` matches.
+  async waitMessage(session, match, what) {
+    const until = Date.now() + STEP_MS;
+    while (Date.now() < until) {
+      const q = this.cursor === null ? '?wait=2' : `?after=${encodeURIComponent(this.cursor)}&wait=2`;
+      const r = await this.call('GET', '/api/agent/events' + q);
+      if (r.status !== 200) throw new Error(`events: ${r.status} ${JSON.stringify(r.data)}`);
+      if (r.data.cursor !== undefined) this.cursor = r.data.cursor;
+      const found = (r.data.messages || []).find((m) => String(m.session) === String(session) && match(m));
+      if (found) return found;
+    }
+    throw new Error(`the operator never saw ${what}`);
+  }
+}
+
+/* ---------- test harness ---------- */
+
+const tests = [];
+function test(name, fn) { tests.push({ name, fn }); }
+
+function check(cond, msg) { if (!cond) throw new Error(msg); }
+
+const foreign = [];   // requests to another host, from every test
+let requestsSeen = 0;
+let standIn;
+let browser;
+let configuredExit = null;   // the exit address written in www/index.html
+
+function allowedHost(u) {
+  try { const h = new URL(u); return h.protocol === 'data:' || h.host === base.host || h.host === standIn.host; }
+  catch { return false; }
+}
+function isPage(u) {
+  const p = new URL(u);
+  return p.host === base.host && (p.pathname === base.pathname || p.pathname === base.pathname + 'index.html');
+}
+
+// A fresh context: the page's exit address replaced by the stand-in,
+// every request counted, those to another host recorded and aborted.
+async function newContext(options = {}) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, ...options });
+  context.on('request', (req) => {
+    requestsSeen += 1;
+    if (!allowedHost(req.url()) && !req.url().startsWith('tel:') && !req.url().startsWith('sms:')) foreign.push(req.url());
+  });
+  await context.route((u) => !allowedHost(u.href) || isPage(u.href), async (route) => {
+    const u = route.request().url();
+    if (!allowedHost(u)) return route.abort('blockedbyclient');
+    const res = await route.fetch();
+    let body = await res.text();
+    const m = /href="([^"]+)" data-exit/.exec(body);
+    if (m) {
+      configuredExit = m[1];
+      body = body.split(m[1]).join(standIn.exitUrl);
+    }
+    return route.fulfill({ response: res, body });
+  });
+  return context;
+}
+
+async function newPage(options) {
+  const context = await newContext(options);
+  const page = await context.newPage();
+  page.cspErrors = [];
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' && /Content Security Policy/i.test(msg.text())) page.cspErrors.push(msg.text());
+  });
+  return page;
+}
+
+async function visible(page, selector, what) {
+  await page.locator(selector).first().waitFor({ state: 'visible', timeout: STEP_MS })
+    .catch(() => { throw new Error(`${what || selector} never became visible`); });
+}
+
+async function textOf(page, selector) { return (await page.locator(selector).textContent()) || ''; }
+
+async function waitText(page, selector, re, what) {
+  await page.waitForFunction(([s, src]) => {
+    const el = document.querySelector(s);
+    return el && new RegExp(src).test(el.textContent);
+  }, [selector, re.source], { timeout: STEP_MS }).catch(async () => {
+    throw new Error(`${what}: ${selector} reads ${JSON.stringify(await page.locator(selector).textContent().catch(() => null))}`);
+  });
+}
+
+async function axe(page, state) {
+  await page.evaluate(AXE_SOURCE);
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  const v = result.violations;
+  if (v.length) {
+    throw new Error(`axe, state ${state}: ` + v.map((x) => `${x.id} (${x.impact}): ${x.nodes.map((n) => n.target.join(' ')).join(', ')}`).join('; '));
+  }
+}
+
+async function shots(page, name) {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  const size = page.viewportSize();
+  for (const width of [360, 1280]) {
+    await page.setViewportSize({ width, height: width === 360 ? 740 : 800 });
+    await page.screenshot({ path: path.join(SHOTS, `${name}-${width}.png`), fullPage: true });
+  }
+  await page.setViewportSize(size);
+}
+
+async function openPage(page) {
+  await page.goto(BASE);
+  await visible(page, '#start', 'the form');
+}
+
+// Fills the form and waits for the chat. Returns {session, token}.
+async function startChat(page, { role = 'victim', postcode = POSTCODE } = {}) {
+  await page.check(`input[name="role"][value="${role}"]`);
+  await page.fill('#postcode', postcode);
+  const answer = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/session' && r.request().method() === 'POST');
+  await page.click('#start-form button[type="submit"]');
+  const res = await answer;
+  check(res.status() === 201, `POST /api/session answered ${res.status()}: ${await res.text()}`);
+  const data = await res.json();
+  await visible(page, '#chat', 'the chat');
+  return { session: data.session, token: data.token, unit: data.unit };
+}
+
+async function chatWithOperator(page) {
+  const op = await new Operator().login();
+  await openPage(page);
+  const s = await startChat(page);
+  await op.claim(s.session);
+  await waitText(page, '#chat-state', /en ligne/, 'the active state');
+  return { op, ...s };
+}
+
+async function visitorCall(method, p, token, body) {
+  const res = await fetch(new URL(p, BASE), {
+    method,
+    headers: { Authorization: `Bearer ${token}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  return res.status;
+}
+
+async function landedOnNeutral(page) {
+  await page.waitForURL(standIn.exitUrl, { timeout: STEP_MS }).catch(() => {
+    throw new Error(`did not land on the neutral page, at ${page.url()}`);
+  });
+}
+
+/* ---------- the tests ---------- */
+
+test('page_is_served_with_strict_headers', async () => {
+  const res = await fetch(BASE);
+  check(res.status === 200, `GET / answered ${res.status}`);
+  const csp = res.headers.get('content-security-policy') || '';
+  check(/default-src 'none'/.test(csp) && /script-src 'self'/.test(csp) && !/unsafe-inline|unsafe-eval/.test(csp), `CSP: ${csp}`);
+  check(/no-store/.test(res.headers.get('cache-control') || ''), 'Cache-Control lacks no-store');
+  check(res.headers.get('referrer-policy') === 'no-referrer', 'Referrer-Policy is not no-referrer');
+  check(res.headers.get('x-content-type-options') === 'nosniff', 'X-Content-Type-Options is not nosniff');
+});
+
+test('page_and_all_it_loads_weigh_under_50_kb', async () => {
+  const page = await newPage();
+  const sizes = [];
+  page.on('response', (r) => sizes.push(r.body().then((b) => [r.url(), b.length], () => [r.url(), 0])));
+  await openPage(page);
+  await page.waitForLoadState('networkidle');
+  const all = await Promise.all(sizes);
+  const total = all.reduce((n, [, len]) => n + len, 0);
+  check(total < 50 * 1024, `${total} bytes: ${all.map(([u, n]) => `${u} ${n}`).join(', ')}`);
+  await page.context().close();
+});
+
+test('page_has_no_inline_script_or_style_and_no_csp_violation', async () => {
+  const page = await newPage();
+  await openPage(page);
+  const inline = await page.evaluate(() => ({
+    scripts: [...document.scripts].filter((s) => !s.src).length,
+    styles: document.querySelectorAll('style, [style]').length,
+    handlers: [...document.querySelectorAll('*')].filter((e) => [...e.attributes].some((a) => a.name.startsWith('on'))).length,
+  }));
+  check(!inline.scripts && !inline.styles && !inline.handlers, `inline code: ${JSON.stringify(inline)}`);
+  check(!page.cspErrors.length, page.cspErrors.join('; '));
+  await page.context().close();
+});
+
+test('skip_link_is_first_focusable_and_leaves', async () => {
+  const page = await newPage();
+  await openPage(page);
+  await page.keyboard.press('Tab');
+  const first = await page.evaluate(() => ({ cls: document.activeElement.className, href: document.activeElement.href, text: document.activeElement.textContent }));
+  check(first.cls === 'skip', `first focus is ${JSON.stringify(first)}`);
+  check(first.href === standIn.exitUrl, `skip link goes to ${first.href}`);
+  check(await page.locator('.skip').isVisible(), 'the focused skip link is not visible');
+  await page.keyboard.press('Enter');
+  await landedOnNeutral(page);
+  await page.context().close();
+});
+
+test('empty_form_says_what_is_missing', async () => {
+  const page = await newPage();
+  await openPage(page);
+  await page.click('#start-form button[type="submit"]');
+  await visible(page, '#role-error', 'the role error');
+  await visible(page, '#postcode-error', 'the postcode error');
+  check(await page.isVisible('#start'), 'the form went away');
+  await page.context().close();
+});
+
+test('malformed_postcode_gets_a_clear_message_without_a_request', async () => {
+  const page = await newPage();
+  let posted = 0;
+  page.on('request', (r) => { if (r.url().endsWith('/api/session')) posted += 1; });
+  await openPage(page);
+  await page.check('input[name="role"][value="victim"]');
+  for (const bad of ['7501', '750111', 'abcde']) {
+    await page.fill('#postcode', bad);
+    await page.click('#start-form button[type="submit"]');
+    await waitText(page, '#postcode-error', /5 chiffres/, `postcode ${bad}`);
+    check(await page.getAttribute('#postcode', 'aria-invalid') === 'true', 'the field is not marked invalid');
+    check(await page.evaluate(() => document.activeElement.id) === 'postcode', 'focus is not on the postcode');
+  }
+  check(posted === 0, `${posted} requests went to /api/session`);
+  await page.context().close();
+});
+
+test('postcode_refused_by_server_gets_its_message', async () => {
+  const page = await newPage();
+  await openPage(page);
+  await page.check('input[name="role"][value="witness"]');
+  for (const bad of ['00000', '99999']) {
+    await page.fill('#postcode', bad);
+    const answer = page.waitForResponse((r) => r.url().endsWith('/api/session'));
+    await page.click('#start-form button[type="submit"]');
+    const res = await answer;
+    check(res.status() === 400, `${bad}: server answered ${res.status()}`);
+    const err = (await res.json()).error;
+    check(err.code === 'invalid_postcode', `${bad}: code ${err.code}`);
+    await waitText(page, '#postcode-error', new RegExp(err.message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), `${bad}: the server's message`);
+    check(await page.isVisible('#start') && !(await page.isVisible('#chat')), 'left the form');
+  }
+  await page.context().close();
+});
+
+test('postcode_to_chat_to_operator_reply', async () => {
+  const page = await newPage();
+  const op = await new Operator().login();
+  await openPage(page);
+  const url = page.url();
+  const history = await page.evaluate(() => history.length);
+  await axe(page, 'form');
+  await shots(page, 'form');
+
+  const s = await startChat(page);
+  check(page.url() === url, `the URL changed to ${page.url()}`);
+  check(await page.evaluate(() => history.length) === history, 'the chat added a history entry');
+  check((await textOf(page, '#unit-name')) === s.unit.name, 'the unit name is not shown');
+  check(/Police nationale|Gendarmerie nationale/.test(await textOf(page, '#unit-kind')), 'the unit kind is not shown');
+  await waitText(page, '#chat-state', /attente/, 'the waiting state');
+  check(!(await page.isVisible('#start')), 'the form is still shown');
+  check((await page.inputValue('#postcode').catch(() => '')) === '', 'the postcode stayed in the form');
+  await axe(page, 'waiting');
+  await shots(page, 'waiting');
+
+  // The visitor writes first: Shift+Enter goes to the line, Enter sends.
+  await page.click('#text');
+  await page.keyboard.type('Bonjour');
+  await page.keyboard.press('Shift+Enter');
+  await page.keyboard.type('je suis en danger');
+  await page.keyboard.press('Enter');
+  const sent = await op.claim(s.session).then(() => op.waitMessage(s.session, (m) => m.from === 'visitor', 'the visitor\'s message'));
+  check(sent.text === 'Bonjour\nje suis en danger', `the operator got ${JSON.stringify(sent.text)}`);
+  await waitText(page, '#log', /Bonjour/, 'own message on the page');
+  check((await page.inputValue('#text')) === '', 'the box was not emptied');
+
+  await waitText(page, '#chat-state', /en ligne/, 'the active state');
+  await op.say(s.session, 'Bonjour, nous sommes là. Êtes-vous en sécurité en ce moment ?');
+  await waitText(page, '#log', /nous sommes là/, 'the operator\'s reply');
+  await waitText(page, '#live', /nous sommes là/, 'the reply in the live region');
+  check(await page.locator('#log li').count() >= 2, 'fewer than two messages on the page');
+  check(await page.evaluate(() => history.length) === history, 'the chat added a history entry');
+  await axe(page, 'chat');
+  await shots(page, 'chat');
+  await page.context().close();
+});
+
+test('messages_are_rendered_as_text_never_html', async () => {
+  const page = await newPage();
+  const { op, session } = await chatWithOperator(page);
+  const evil = '<img src="/x" id="evil"><b>gras</b> & <script>window.pwned=1</script>';
+  await op.say(session, evil);
+  await waitText(page, '#log', /<b>gras<\/b>/, 'the markup as text');
+  const dom = await page.evaluate(() => ({ img: !!document.getElementById('evil'), b: document.querySelectorAll('#log b').length, pwned: !!window.pwned }));
+  check(!dom.img && !dom.b && !dom.pwned, `markup was interpreted: ${JSON.stringify(dom)}`);
+  await page.context().close();
+});
+
+test('no_cookie_and_no_web_storage_are_written', async () => {
+  const page = await newPage();
+  const { op, session } = await chatWithOperator(page);
+  await page.fill('#text', 'Un message');
+  await page.keyboard.press('Enter');
+  await op.waitMessage(session, (m) => m.from === 'visitor', 'the message');
+  await op.say(session, 'Réponse');
+  await waitText(page, '#log', /Réponse/, 'the reply');
+  const stored = await page.evaluate(async () => ({
+    cookie: document.cookie,
+    local: localStorage.length,
+    session: sessionStorage.length,
+    idb: indexedDB.databases ? (await indexedDB.databases()).length : 0,
+    caches: (await caches.keys()).length,
+  }));
+  const cookies = await page.context().cookies();
+  check(!cookies.length, `cookies: ${JSON.stringify(cookies)}`);
+  check(!stored.cookie && !stored.local && !stored.session && !stored.idb && !stored.caches, `stored: ${JSON.stringify(stored)}`);
+  const origin = (await page.context().storageState()).origins;
+  check(!origin.length, `storage state: ${JSON.stringify(origin)}`);
+  await page.context().close();
+});
+
+async function quickExitTest(trigger) {
+  const page = await newPage();
+  await page.goto(standIn.startUrl);
+  const { op, session, token } = await chatWithOperator(page);
+  await op.say(session, 'Message secret de l’équipe');
+  await waitText(page, '#log', /secret/, 'the reply');
+  const history = await page.evaluate(() => history.length);
+  const leave = page.waitForRequest((r) => r.url().endsWith('/api/session/leave'));
+  await trigger(page);
+  const req = await leave;
+  check(req.headers().authorization === `Bearer ${token}`, 'the leave call lacks the bearer token');
+  check(JSON.stringify(req.postDataJSON()) === '{"quick":true}', `leave body ${req.postData()}`);
+  await landedOnNeutral(page);
+  check(await page.evaluate(() => history.length) === history, 'the quick exit changed history.length');
+  const seen = await op.waitMessage(session, (m) => m.from === 'system' && /rapide|urgence|quick/i.test(m.text), 'the quick-exit message');
+  check(seen, 'no quick-exit message');
+  check(await visitorCall('GET', '/api/messages?after=0&wait=0', token) === 401, 'the token still works after leaving');
+  return page;
+}
+
+test('quick_exit_by_button_lands_on_neutral_page', async () => {
+  const page = await quickExitTest((p) => p.click('#exit'));
+  await page.context().close();
+});
+
+test('quick_exit_by_shift_three_times_lands_on_neutral_page', async () => {
+  const page = await quickExitTest(async (p) => {
+    await p.focus('#text');
+    await p.keyboard.press('Shift');
+    await waitText(p, '#exit-status', /encore 2 fois/, 'first Shift announced');
+    check(await p.locator('.exit .dots i.on').count() === 1, 'one light is not on');
+    await p.keyboard.press('Shift');
+    await waitText(p, '#exit-status', /encore 1 fois/, 'second Shift announced');
+    await p.keyboard.press('Shift');
+  });
+  await page.context().close();
+});
+
+test('back_after_quick_exit_does_not_show_the_chat', async () => {
+  const page = await quickExitTest((p) => p.click('#exit'));
+  await page.goBack({ timeout: STEP_MS }).catch(() => null);
+  await page.waitForLoadState('domcontentloaded');
+  const where = page.url();
+  check(where === standIn.startUrl, `Back went to ${where}`);
+  const body = await page.evaluate(() => document.body.innerText);
+  check(!/secret|Vous écrivez/.test(body), 'the chat is visible after Back');
+  await page.context().close();
+});
+
+test('shift_in_typing_does_not_count_towards_quick_exit', async () => {
+  const page = await newPage();
+  await openPage(page);
+  await startChat(page);
+  await page.focus('#text');
+  await page.keyboard.type('Bonjour Madame, Je Suis Là');
+  await page.keyboard.press('Shift+Enter');
+  await page.keyboard.press('Shift+Tab');
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Shift+A');
+  check(page.url().startsWith(BASE), 'capitals triggered the quick exit');
+  // Two presses, then a pause longer than the window: the count restarts.
+  await page.keyboard.press('Shift');
+  await page.keyboard.press('Shift');
+  await waitText(page, '#exit-status', /annulée/, 'the cancellation');
+  await page.keyboard.press('Shift');
+  await page.waitForTimeout(300);
+  check(page.url().startsWith(BASE) && await page.isVisible('#chat'), 'a slow third press triggered the quick exit');
+  await page.context().close();
+});
+
+test('bfcache_restore_blanks_the_page_and_leaves_again', async () => {
+  const page = await newPage();
+  const { op, session } = await chatWithOperator(page);
+  await page.evaluate(() => window.dispatchEvent(new PageTransitionEvent('pageshow', { persisted: true })));
+  await landedOnNeutral(page);
+  await op.waitMessage(session, (m) => m.from === 'system' && /rapide|urgence|quick/i.test(m.text), 'the leave message');
+  await page.context().close();
+});
+
+test('closing_the_tab_tells_the_operator', async () => {
+  const page = await newPage();
+  const { op, session } = await chatWithOperator(page);
+  await page.close({ runBeforeUnload: true });
+  await op.waitMessage(session, (m) => m.from === 'system' && /quitt|parti|left/i.test(m.text), 'the leave message');
+  await page.context().close();
+});
+
+test('operator_closing_shows_the_end', async () => {
+  const page = await newPage();
+  const { op, session } = await chatWithOperator(page);
+  await op.say(session, 'Nous vous rappelons que vous pouvez appeler le 17.');
+  await waitText(page, '#log', /appeler le 17/, 'the reply');
+  await op.close(session);
+  await waitText(page, '#chat-state', /terminée/, 'the ended state');
+  check(!(await page.isVisible('#compose')), 'the message box is still offered');
+  check(await page.isVisible('#log li >> nth=0'), 'the conversation can no longer be read');
+  await axe(page, 'ended');
+  await shots(page, 'ended');
+  await page.context().close();
+});
+
+test('finish_and_erase_deletes_the_session', async () => {
+  const page = await newPage();
+  const { op, session, token } = await chatWithOperator(page);
+  await op.say(session, 'Texte à effacer');
+  await waitText(page, '#log', /à effacer/, 'the reply');
+  await page.click('#end');
+  await visible(page, '#end-confirm', 'the confirmation');
+  await axe(page, 'confirm');
+  const del = page.waitForResponse((r) => r.url().endsWith('/api/session') && r.request().method() === 'DELETE');
+  await page.click('#end-yes');
+  const res = await del;
+  check(res.status() === 204, `DELETE answered ${res.status()}`);
+  await visible(page, '#ended', 'the erased state');
+  const body = await page.evaluate(() => document.body.innerText);
+  check(!/à effacer/.test(body) && !(await page.isVisible('#chat')), 'the conversation is still on the page');
+  check(await visitorCall('GET', '/api/messages?after=0&wait=0', token) === 401, 'the token still works after erasing');
+  await axe(page, 'erased');
+  await shots(page, 'erased');
+  await page.click('#again');
+  await visible(page, '#start', 'the form again');
+  await page.context().close();
+});
+
+test('expired_session_is_said_plainly', async () => {
+  const page = await newPage();
+  await openPage(page);
+  await startChat(page);
+  // The real expiry is hours away: answer the next poll as the server then would.
+  await page.route((u) => u.pathname === '/api/messages', (route) => route.fulfill({
+    status: 401, contentType: 'application/json',
+    body: JSON.stringify({ error: { code: 'session_expired', message: 'La conversation a expiré.' } }),
+  }));
+  await page.fill('#text', 'Encore là ?');
+  await page.keyboard.press('Enter');
+  await waitText(page, '#chat-state', /expiré/, 'the expired state');
+  check(!(await page.isVisible('#compose')), 'the message box is still offered');
+  await axe(page, 'expired');
+  await page.context().close();
+});
+
+test('network_loss_reconnects_with_backoff', async () => {
+  const page = await newPage();
+  const { op, session } = await chatWithOperator(page);
+  await page.context().setOffline(true);
+  await op.say(session, 'Pendant la coupure');
+  await visible(page, '#net', 'the connection notice');
+  await op.say(session, 'Toujours pendant la coupure');
+  await page.context().setOffline(false);
+  await waitText(page, '#log', /Toujours pendant la coupure/, 'the messages after reconnection');
+  await waitText(page, '#log', /Pendant la coupure/, 'the first message after reconnection');
+  await page.waitForSelector('#net', { state: 'hidden', timeout: STEP_MS });
+  await page.context().close();
+});
+
+test('keyboard_alone_reaches_the_chat', async () => {
+  const page = await newPage();
+  const op = await new Operator().login();
+  await openPage(page);
+  const order = [];
+  for (let i = 0; i < 7; i++) {
+    await page.keyboard.press('Tab');
+    order.push(await page.evaluate(() => {
+      const e = document.activeElement;
+      return e.id || e.className || e.textContent.trim() || e.name;
+    }));
+  }
+  check(order[0] === 'skip' && order[5] === 'exit' && order[6] === 'role', `focus order: ${order.join(', ')}`);
+  await page.keyboard.press('Space');
+  await page.keyboard.press('Tab');
+  check(await page.evaluate(() => document.activeElement.id) === 'postcode', 'Tab from the radios does not reach the postcode');
+  await page.keyboard.type(POSTCODE);
+  const answer = page.waitForResponse((r) => r.url().endsWith('/api/session'));
+  await page.keyboard.press('Enter');
+  const session = (await (await answer).json()).session;
+  await visible(page, '#chat', 'the chat');
+  check(await page.evaluate(() => document.activeElement.id) === 'chat-title', 'focus did not move to the chat');
+  await page.keyboard.press('Tab');
+  check(await page.evaluate(() => document.activeElement.id) === 'text', 'Tab from the title does not reach the message box');
+  await page.keyboard.type('Au clavier');
+  await page.keyboard.press('Enter');
+  await op.claim(session);
+  await op.waitMessage(session, (m) => m.from === 'visitor' && m.text === 'Au clavier', 'the typed message');
+  await page.context().close();
+});
+
+test('page_fits_320_px_wide', async () => {
+  const page = await newPage({ viewport: { width: 320, height: 568 } });
+  await openPage(page);
+  const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  check(await overflow() <= 0, `form overflows by ${await overflow()} px`);
+  await startChat(page);
+  await page.fill('#text', 'x'.repeat(300));
+  await page.keyboard.press('Enter');
+  await waitText(page, '#log', /xxxx/, 'a long word');
+  check(await overflow() <= 0, `chat overflows by ${await overflow()} px`);
+  await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+  const box = await page.locator('#exit').boundingBox();
+  check(box && box.y >= 0 && box.y < 80, `the exit button is not at the top after scrolling: ${JSON.stringify(box)}`);
+  check(await page.locator('.sos').isVisible(), 'the numbers are not visible');
+  await page.context().close();
+});
+
+test('javascript_off_shows_numbers_and_a_working_exit_link', async () => {
+  const page = await newPage({ javaScriptEnabled: false, viewport: { width: 360, height: 740 } });
+  await page.goto(BASE);
+  const text = await page.evaluate(() => document.body.innerText);
+  for (const n of ['17', '112', '114', '3919']) check(new RegExp(`\\b${n}\\b`).test(text), `number ${n} missing`);
+  check(/JavaScript/.test(text), 'no message about JavaScript');
+  check(!(await page.isVisible('#start-form')), 'a form that cannot work is shown');
+  await page.screenshot({ path: path.join(SHOTS, 'nojs-360.png'), fullPage: true });
+  await page.click('#exit');
+  await landedOnNeutral(page);
+  await page.context().close();
+});
+
+test('no_request_left_for_another_host', async () => {
+  check(requestsSeen > 0, 'no request was observed at all');
+  check(!foreign.length, `requests to other hosts: ${foreign.join(', ')}`);
+  check(configuredExit && configuredExit !== standIn.exitUrl, 'the page\'s exit address was never seen');
+});
+
+/* ---------- run ---------- */
+
+async function main() {
+  standIn = await startStandIn();
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    // playwright-core gives every launch a fresh temporary user-data-dir.
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+      '--disable-sync', '--no-first-run', '--disable-quic'],
+  });
+  let passed = 0;
+  let failed = 0;
+  const chosen = tests.filter((t) => t.name.includes(ONLY));
+  for (const t of chosen) {
+    const started = Date.now();
+    try {
+      let timer;
+      await Promise.race([
+        t.fn(),
+        new Promise((_, ko) => { timer = setTimeout(() => ko(new Error('timed out')), TEST_TIMEOUT_MS); }),
+      ]).finally(() => clearTimeout(timer));
+      passed += 1;
+      console.log(`ok ${passed + failed} - ${t.name} (${Date.now() - started} ms)`);
+    } catch (e) {
+      failed += 1;
+      console.log(`not ok ${passed + failed} - ${t.name}\n  # ${String(e && e.message || e).split('\n').join('\n  # ')}`);
+    }
+    for (const c of browser.contexts()) await c.close().catch(() => {});
+  }
+  await browser.close();
+  standIn.server.close();
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exit(failed ? 1 : 0);
+}
+
+main().catch((e) => {
+  console.error(e);
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+});
