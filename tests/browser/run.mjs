@@ -151,14 +151,18 @@ async function newContext(options = {}) {
   await context.route((u) => !allowedHost(u.href) || isPage(u.href), async (route) => {
     const u = route.request().url();
     if (!allowedHost(u)) return route.abort('blockedbyclient');
-    const res = await route.fetch();
-    let body = await res.text();
-    const m = /href="([^"]+)" data-exit/.exec(body);
-    if (m) {
-      configuredExit = m[1];
-      body = body.split(m[1]).join(standIn.exitUrl);
+    try {
+      const res = await route.fetch();
+      let body = await res.text();
+      const m = /href="([^"]+)" data-exit/.exec(body);
+      if (m) {
+        configuredExit = m[1];
+        body = body.split(m[1]).join(standIn.exitUrl);
+      }
+      await route.fulfill({ response: res, body });
+    } catch {
+      await route.abort('connectionfailed').catch(() => {});
     }
-    return route.fulfill({ response: res, body });
   });
   return context;
 }
