@@ -1,0 +1,28 @@
+#include "app.hpp"
+
+#include <iostream>
+#include <memory>
+#include <stdexcept>
+
+namespace abri::app {
+
+int main(int argc, char** argv, const std::string& program, const Dispatch& dispatch) {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    try {
+        const Config config = Config::load(args);
+        if (!args.empty()) {
+            throw std::runtime_error("unknown argument '" + args.front() + "' (accepted: --db PATH, --socket PATH)");
+        }
+        std::unique_ptr<App> app;
+        return server::serve(program, config, [&]() -> server::Handler {
+            const store::Options db{config.db_path, config.synchronous_full};
+            app.reset(new App{config, db, {config.idle_ttl, config.max_ttl}, store::Writer(db)});
+            return [&app, &dispatch](const http::Request& request) { return dispatch(*app, request); };
+        });
+    } catch (const std::exception& e) {
+        std::cerr << program << ": " << e.what() << "\n";
+        return 1;
+    }
+}
+
+}  // namespace abri::app

@@ -1,0 +1,38 @@
+// Every limit abri enforces, in one place. nginx mirrors kMaxBodyBytes
+// (client_max_body_size) and kMaxWaitSeconds (fastcgi_read_timeout).
+#pragma once
+#include <cstddef>
+
+namespace abri::limits {
+
+inline constexpr std::size_t kMaxBodyBytes = 16 * 1024;     // request body
+inline constexpr std::size_t kMaxParamBytes = 8 * 1024;     // one FastCGI parameter value
+inline constexpr std::size_t kMaxQueryBytes = 256;          // the whole query string
+inline constexpr int kMaxJsonDepth = 4;                     // bodies are flat objects
+inline constexpr std::size_t kMaxJsonFields = 8;            // keys in one body
+
+inline constexpr std::size_t kMaxTextChars = 2000;          // a message, in code points after trimming
+inline constexpr std::size_t kMaxUsernameBytes = 64;
+inline constexpr std::size_t kMaxPasswordBytes = 256;
+inline constexpr std::size_t kMaxUnitCodeBytes = 32;
+inline constexpr std::size_t kMaxUnitNameBytes = 120;
+
+inline constexpr int kDefaultWaitSeconds = 25;              // long-poll
+inline constexpr int kMaxWaitSeconds = 30;
+
+inline constexpr int kDefaultIdleTtl = 30 * 60;             // ABRI_IDLE_TTL
+inline constexpr int kDefaultMaxTtl = 12 * 60 * 60;         // ABRI_MAX_TTL
+inline constexpr int kLeftKeptSeconds = 60 * 60;            // operator keeps a left chat
+inline constexpr int kLastSeenGranularity = 10;             // seconds between last_seen writes
+inline constexpr int kConnectedWithin = 60;                 // "visitor connected" window
+
+inline constexpr int kDefaultThreads = 4;                   // ABRI_THREADS
+inline constexpr std::size_t kMaxParked = 20000;            // waiting long-polls per process
+inline constexpr std::size_t kMaxQueued = 4096;             // requests waiting for a worker
+inline constexpr int kBusyTimeoutMs = 5000;                 // SQLite busy handler
+inline constexpr std::size_t kMaxBatch = 256;               // writes per group commit
+
+inline constexpr std::size_t kTokenBytes = 32;              // 256-bit bearer tokens
+inline constexpr std::size_t kPublicIdBytes = 9;            // 72-bit public session id
+
+}  // namespace abri::limits

@@ -1,0 +1,323 @@
+#include "server.hpp"
+#include "errors.hpp"
+#include "limits.hpp"
+#include "log.hpp"
+
+#include <fcgiapp.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <condition_variable>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <deque>
+#include <future>
+#include <iostream>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+namespace abri::server {
+
+namespace {
+
+std::string bounded(const char* value) {
+    if (value == nullptr) return {};
+    const std::size_t length = strnlen(value, limits::kMaxParamBytes + 1);
+    return length > limits::kMaxParamBytes ? std::string{} : std::string(value, length);
+}
+
+// Fills the request from a parameter lookup (FastCGI params or CGI env).
+template <typename Lookup>
+void read_params(http::Request& request, Lookup param) {
+    request.method = bounded(param("REQUEST_METHOD"));
+    std::string uri = bounded(param("REQUEST_URI"));
+    const auto question = uri.find('?');
+    request.path = uri.substr(0, question);
+    request.query = bounded(param("QUERY_STRING"));
+    request.content_type = bounded(param("CONTENT_TYPE"));
+    request.authorization = bounded(param("HTTP_AUTHORIZATION"));
+    request.cookie = bounded(param("HTTP_COOKIE"));
+    request.csrf = bounded(param("HTTP_X_ABRI_CSRF"));
+    const std::string https = bounded(param("HTTPS"));
+    request.https = !https.empty() && https != "off";
+}
+
+class FcgiExchange final : public longpoll::Exchange {
+public:
+    explicit FcgiExchange(int listen_fd) { FCGX_InitRequest(&request_, listen_fd, 0); }
+    ~FcgiExchange() override {
+        if (accepted_) FCGX_Finish_r(&request_);
+    }
+    bool accept() {
+        accepted_ = FCGX_Accept_r(&request_) >= 0;
+        return accepted_;
+    }
+    // Reads parameters and at most one byte more than the body limit.
+    // False when the body is too large.
+    bool read() {
+        read_params(request, [this](const char* name) { return FCGX_GetParam(name, request_.envp); });
+        std::string& body = request.body;
+        char chunk[4096];
+        for (;;) {
+            const int n = FCGX_GetStr(chunk, sizeof chunk, request_.in);
+            if (n <= 0) break;
+            body.append(chunk, static_cast<std::size_t>(n));
+            if (body.size() > limits::kMaxBodyBytes) return false;
+        }
+        return true;
+    }
+    void respond(const http::Response& response) override {
+        const std::string out = http::serialize(response);
+        FCGX_PutStr(out.data(), static_cast<int>(out.size()), request_.out);
+        FCGX_Finish_r(&request_);
+        accepted_ = false;
+    }
+    int hangup_fd() const override { return request_.ipcFd; }
+
+private:
+    FCGX_Request request_{};
+    bool accepted_ = false;
+};
+
+class CgiExchange final : public longpoll::Exchange {
+public:
+    explicit CgiExchange(std::promise<void>& done) : done_(done) {}
+    bool read() {
+        read_params(request, [](const char* name) { return std::getenv(name); });
+        const char* length = std::getenv("CONTENT_LENGTH");
+        const long expected = length ? std::atol(length) : 0;
+        if (expected < 0 || static_cast<std::size_t>(expected) > limits::kMaxBodyBytes) return false;
+        request.body.resize(static_cast<std::size_t>(expected));
+        std::cin.read(request.body.data(), expected);
+        request.body.resize(static_cast<std::size_t>(std::cin.gcount()));
+        return true;
+    }
+    void respond(const http::Response& response) override {
+        std::cout << http::serialize(response) << std::flush;
+        done_.set_value();
+    }
+
+private:
+    std::promise<void>& done_;
+};
+
+// The queue between the acceptor, the watcher and the workers.
+class Jobs {
+public:
+    void push(longpoll::Job job) {
+        {
+            std::lock_guard lock(mutex_);
+            queue_.push_back(std::move(job));
+        }
+        ready_.notify_one();
+    }
+    // A new request is refused when the workers are that far behind: the
+    // job comes back for a 503.
+    std::optional<longpoll::Job> try_push(longpoll::Job job) {
+        {
+            std::lock_guard lock(mutex_);
+            if (queue_.size() >= limits::kMaxQueued) return job;
+            queue_.push_back(std::move(job));
+        }
+        ready_.notify_one();
+        return std::nullopt;
+    }
+    std::optional<longpoll::Job> pop() {
+        std::unique_lock lock(mutex_);
+        ready_.wait(lock, [this] { return closed_ || !queue_.empty(); });
+        if (queue_.empty()) return std::nullopt;
+        auto job = std::move(queue_.front());
+        queue_.pop_front();
+        return job;
+    }
+    void close() {
+        {
+            std::lock_guard lock(mutex_);
+            closed_ = true;
+        }
+        ready_.notify_all();
+    }
+
+private:
+    std::mutex mutex_;
+    std::condition_variable ready_;
+    std::deque<longpoll::Job> queue_;
+    bool closed_ = false;
+};
+
+http::Response too_large() {
+    return http::error_response(413, "body_too_large", "Le contenu envoyé est trop long.");
+}
+
+http::Response overloaded() {
+    const auto e = errors::unavailable();
+    return http::error_response(e.status, e.code, e.what());
+}
+
+void run_job(longpoll::Job job, const Handler& handler, longpoll::Waiters& waiters) {
+    const std::int64_t cursor = waiters.cursor();
+    std::optional<Outcome> outcome;
+    try {
+        if (!job.wait) {
+            outcome = handler(job.exchange->request);
+        } else if (auto answer = job.wait->resume(job.timed_out)) {
+            outcome = std::move(*answer);
+        } else if (job.timed_out) {
+            throw std::logic_error("a long-poll did not answer at its deadline");
+        } else {
+            outcome = std::move(*job.wait);
+        }
+    } catch (...) {
+        outcome = answer_failure(std::current_exception());
+    }
+    if (auto* response = std::get_if<http::Response>(&*outcome)) {
+        job.exchange->respond(*response);
+        return;
+    }
+    job.wait = std::move(std::get<longpoll::Wait>(*outcome));
+    job.timed_out = false;
+    auto* exchange = job.exchange.get();
+    if (!waiters.park(std::move(job), cursor)) exchange->respond(overloaded());
+}
+
+int listen_on(const std::string& path) {
+    const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    if (fd < 0 || path.size() >= sizeof address.sun_path) {
+        throw std::runtime_error("cannot create the socket " + path);
+    }
+    std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+    unlink(path.c_str());
+    // 0660: only the service and the web server's group may connect
+    // (a crafted FastCGI record aborts libfcgi: nginx must be the only peer).
+    const mode_t old = umask(0117);
+    const int bound = bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+    umask(old);
+    if (bound != 0 || listen(fd, 1024) != 0) {
+        throw std::runtime_error("cannot listen on " + path + ": " + std::strerror(errno));
+    }
+    return fd;
+}
+
+}  // namespace
+
+std::int64_t now() { return static_cast<std::int64_t>(std::time(nullptr)); }
+
+http::Response answer_failure(std::exception_ptr failure) {
+    try {
+        std::rethrow_exception(failure);
+    } catch (const http::Error& e) {
+        return http::error_response(e.status, e.code, e.what());
+    } catch (const store::Error& e) {
+        log::line(std::string("database: ") + e.what());
+        if (e.is_unavailable()) return overloaded();
+    } catch (const std::exception& e) {
+        log::line(std::string("internal error: ") + e.what());
+    } catch (...) {
+        log::line("internal error");
+    }
+    return http::error_response(500, "internal_error", "Une erreur interne est survenue. Réessayez dans un instant.");
+}
+
+int serve(const std::string& program, const Config& config, const std::function<Handler()>& setup) {
+    log::set_program(program);
+    umask(0077);
+    // Signals go to one thread that stops the acceptor (see FIELD-NOTES:
+    // libfcgi would otherwise swallow SIGTERM while accept() blocks).
+    signal(SIGPIPE, SIG_IGN);
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+    if (FCGX_Init() != 0) {
+        std::cerr << program << ": libfcgi failed to initialise\n";
+        return 1;
+    }
+
+    int listen_fd = 0;
+    try {
+        if (!config.socket_path.empty()) listen_fd = listen_on(config.socket_path);
+    } catch (const std::exception& e) {
+        std::cerr << program << ": " << e.what() << "\n";
+        return 1;
+    }
+    const bool cgi = config.socket_path.empty() && FCGX_IsCGI();
+
+    Jobs jobs;
+    std::unique_ptr<longpoll::Waiters> waiters;
+    Handler handler;
+    try {
+        store::Options options{config.db_path, config.synchronous_full};
+        store::Db check(options);
+        store::require_current_schema(check);
+        waiters = std::make_unique<longpoll::Waiters>(options, [&jobs](longpoll::Job job) {
+            jobs.push(std::move(job));
+        });
+        handler = setup();
+    } catch (const std::exception& e) {
+        std::cerr << program << ": " << config.db_path << ": " << e.what() << "\n";
+        return 1;
+    }
+
+    std::vector<std::thread> workers;
+    const int count = cgi ? 1 : config.threads;
+    for (int i = 0; i < count; ++i) {
+        workers.emplace_back([&] {
+            while (auto job = jobs.pop()) run_job(std::move(*job), handler, *waiters);
+        });
+    }
+
+    if (cgi) {
+        std::promise<void> done;
+        auto exchange = std::make_unique<CgiExchange>(done);
+        auto answered = done.get_future();
+        if (exchange->read()) {
+            jobs.push(longpoll::Job{std::move(exchange), std::nullopt, false});
+        } else {
+            exchange->respond(too_large());
+        }
+        answered.wait();
+    } else {
+        std::atomic<bool> stopping = false;
+        std::thread signals([&] {
+            int signal_number = 0;
+            sigwait(&stop_signals, &signal_number);
+            stopping = true;
+            shutdown(listen_fd, SHUT_RDWR);
+        });
+        signals.detach();
+        while (!stopping) {
+            auto exchange = std::make_unique<FcgiExchange>(listen_fd);
+            if (!exchange->accept()) {
+                if (stopping) break;
+                // EMFILE and the like: say so, give the system a moment, go on.
+                log::line(std::string("accept failed: ") + std::strerror(errno));
+                std::this_thread::sleep_for(std::chrono::milliseconds(100));
+                continue;
+            }
+            if (!exchange->read()) {
+                exchange->respond(too_large());
+                continue;
+            }
+            if (auto refused = jobs.try_push(longpoll::Job{std::move(exchange), std::nullopt, false})) {
+                refused->exchange->respond(overloaded());
+            }
+        }
+    }
+    waiters->stop();
+    jobs.close();
+    for (auto& worker : workers) worker.join();
+    return 0;
+}
+
+}  // namespace abri::server

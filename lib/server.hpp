@@ -1,0 +1,33 @@
+// The loop every FastCGI program shares: one acceptor thread reads each
+// request whole (bounded), a few workers run the handler, and requests
+// that must wait are parked in longpoll::Waiters without a thread. The
+// same program answers one request as a plain CGI when it was not started
+// on a FastCGI socket.
+#pragma once
+#include "config.hpp"
+#include "http.hpp"
+#include "longpoll.hpp"
+
+#include <functional>
+#include <string>
+#include <variant>
+
+namespace abri::server {
+
+using Outcome = std::variant<http::Response, longpoll::Wait>;
+using Handler = std::function<Outcome(const http::Request&)>;
+
+// Runs until SIGTERM or SIGINT (FastCGI) or until the one request is
+// answered (CGI). `setup` builds the handler once signals are routed
+// (so that no thread it starts can take SIGTERM); what it throws stops
+// the program. Returns the process exit status.
+int serve(const std::string& program, const Config& config, const std::function<Handler()>& setup);
+
+// Seconds since the epoch: the clock of every stored time.
+std::int64_t now();
+
+// The contract's JSON error for whatever a handler threw. Never lets an
+// exception out; logs failures that are not the client's.
+http::Response answer_failure(std::exception_ptr failure);
+
+}  // namespace abri::server
