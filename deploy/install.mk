@@ -41,7 +41,10 @@ ABRI_SERVER_NAME ?= _
 ABRI_TLS_CERT    ?= /etc/ssl/certs/ssl-cert-snakeoil.pem
 ABRI_TLS_KEY     ?= /etc/ssl/private/ssl-cert-snakeoil.key
 
-ABRI_INSTALL_PROGRAMS := bin/session bin/messages bin/agent bin/purge
+# The programs `make` built ($(BIN) of the top-level Makefile: bin/, or
+# bin/san/ with SANITIZE=1).
+abri_bin := $(or $(BIN),bin)
+ABRI_INSTALL_PROGRAMS := $(abri_bin)/session $(abri_bin)/messages $(abri_bin)/agent $(abri_bin)/purge
 
 # Turns a template into the installed file, with the real paths.
 abri_subst = sed \
@@ -61,10 +64,21 @@ abri_subst = sed \
 	-e 's|@TLS_CERT@|$(ABRI_TLS_CERT)|g' \
 	-e 's|@TLS_KEY@|$(ABRI_TLS_KEY)|g'
 
-# $(call abri_gen,TEMPLATE,DEST,MODE): generate, refuse a leftover @NAME@.
+# The plain-CGI variant of abri-http.conf and abri-locations.conf
+# (docs/deploy.md): every `fastcgi_pass unix:@RUN@/NAME.sock;` becomes
+# SCRIPT_FILENAME @LIBEXECDIR@/NAME passed to fcgiwrap's socket, and so
+# does the program chosen by a variable (the map of /api/session).
+abri_cgi_sed = sed \
+	-e 's!^\([[:space:]]*\)fastcgi_pass unix:@RUN@/\([a-z]*\)\.sock;!\1fastcgi_param SCRIPT_FILENAME @LIBEXECDIR@/\2;\n\1fastcgi_pass @CGI_PASS@;!' \
+	-e 's!unix:@RUN@/\([a-z]*\)\.sock;!@LIBEXECDIR@/\1;!' \
+	-e 's!^\([[:space:]]*\)fastcgi_pass \($$[a-z_]*\);!\1fastcgi_param SCRIPT_FILENAME \2;\n\1fastcgi_pass @CGI_PASS@;!' \
+	-e 's!@CGI_PASS@!unix:@RUN@/cgi.sock!'
+
+# $(call abri_gen,TEMPLATE,DEST,MODE[,FILTER]): generate, refuse a leftover
+# @NAME@. FILTER, if given, is applied to the template first.
 define abri_gen
 	@echo '  GEN   $(patsubst $(DESTDIR)%,%,$(2))'
-	@$(abri_subst) '$(1)' > '$(2).tmp'
+	@$(or $(4),cat) '$(1)' | $(abri_subst) > '$(2).tmp'
 	@if grep -n '@[A-Z_]*@' '$(2).tmp'; then \
 		echo "install: $(1): placeholder left unsubstituted" >&2; rm -f '$(2).tmp'; exit 1; fi
 	@chmod $(3) '$(2).tmp'
@@ -95,7 +109,7 @@ define abri_tree
 endef
 
 .PHONY: install
-install: $(ABRI_INSTALL_PROGRAMS) bin/abrictl
+install: $(ABRI_INSTALL_PROGRAMS) $(abri_bin)/abrictl
 	@case '$(abri_datadir)' in */abri) ;; *) \
 		echo "install: abri_datadir must end in /abri (it is replaced whole)" >&2; exit 1;; esac
 	install -d -m 0755 '$(DESTDIR)$(abri_libexecdir)' '$(DESTDIR)$(abri_sbindir)' \
@@ -105,17 +119,21 @@ install: $(ABRI_INSTALL_PROGRAMS) bin/abrictl
 		'$(DESTDIR)$(abri_nginxdir)/sites-available' '$(DESTDIR)$(abri_acmedir)'
 	install -d -m 0700 '$(DESTDIR)$(abri_statedir)'
 	install -m 0755 $(ABRI_INSTALL_PROGRAMS) '$(DESTDIR)$(abri_libexecdir)/'
-	install -m 0755 bin/abrictl '$(DESTDIR)$(abri_sbindir)/abrictl'
+	install -m 0755 $(abri_bin)/abrictl '$(DESTDIR)$(abri_sbindir)/abrictl'
 	$(call abri_tree,www,$(DESTDIR)$(abri_datadir)/www)
 	$(call abri_tree,sql,$(DESTDIR)$(abri_datadir)/sql)
 	$(call abri_gen,deploy/nginx/abri-http.conf.in,$(DESTDIR)$(abri_datadir)/nginx/abri-http.conf,0644)
 	$(call abri_gen,deploy/nginx/abri-locations.conf.in,$(DESTDIR)$(abri_datadir)/nginx/abri-locations.conf,0644)
+	$(call abri_gen,deploy/nginx/abri-http.conf.in,$(DESTDIR)$(abri_datadir)/nginx/abri-http-cgi.conf,0644,$(abri_cgi_sed))
+	$(call abri_gen,deploy/nginx/abri-locations.conf.in,$(DESTDIR)$(abri_datadir)/nginx/abri-locations-cgi.conf,0644,$(abri_cgi_sed))
 	install -m 0644 deploy/nginx/abri-fastcgi-params.conf '$(DESTDIR)$(abri_datadir)/nginx/'
 	$(call abri_conf,deploy/nginx/abri.conf.in,$(DESTDIR)$(abri_nginxdir)/sites-available/abri,0644)
 	$(call abri_gen,deploy/systemd/abri@.socket.in,$(DESTDIR)$(abri_unitdir)/abri@.socket,0644)
 	$(call abri_gen,deploy/systemd/abri@.service.in,$(DESTDIR)$(abri_unitdir)/abri@.service,0644)
 	$(call abri_gen,deploy/systemd/abri-purge.service.in,$(DESTDIR)$(abri_unitdir)/abri-purge.service,0644)
 	$(call abri_gen,deploy/systemd/abri-purge.timer,$(DESTDIR)$(abri_unitdir)/abri-purge.timer,0644)
+	$(call abri_gen,deploy/systemd/abri-cgi.socket.in,$(DESTDIR)$(abri_unitdir)/abri-cgi.socket,0644)
+	$(call abri_gen,deploy/systemd/abri-cgi.service.in,$(DESTDIR)$(abri_unitdir)/abri-cgi.service,0644)
 	$(call abri_gen,deploy/systemd/abri.sysusers.conf,$(DESTDIR)$(abri_sysusersdir)/abri.conf,0644)
 	$(call abri_gen,deploy/systemd/abri.tmpfiles.conf.in,$(DESTDIR)$(abri_tmpfilesdir)/abri.conf,0644)
 	$(call abri_conf,deploy/systemd/abri.env.in,$(DESTDIR)$(abri_sysconfdir)/abri.env,0644)
