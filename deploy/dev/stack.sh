@@ -45,6 +45,8 @@ subst() {
         -e "s|@PREFIX@|$PREFIX|g" -e "s|@PORT@|$PORT|g" -e "s|@USER@|$nginx_user|g" "$1" >"$2"
 }
 subst "$root/deploy/nginx/abri-http.conf.in" "$PREFIX/conf/abri-http.conf"
+# Tests open many sessions from one address: they may raise the rate.
+[ -n "${SESSION_RATE:-}" ] && sed -i "s|rate=5r/s|rate=$SESSION_RATE|" "$PREFIX/conf/abri-http.conf"
 subst "$root/deploy/nginx/abri-locations.conf.in" "$PREFIX/conf/abri-locations.conf"
 cp "$root/deploy/nginx/abri-fastcgi-params.conf" "$PREFIX/conf/"
 subst "$root/deploy/nginx/dev.conf.in" "$PREFIX/conf/nginx.conf"

@@ -1,0 +1,139 @@
+"""The real abri stack for tests: nginx and every FastCGI program started by
+deploy/dev/stack.sh on a free loopback port, with a database of its own.
+
+    with Stack(env={"ABRI_IDLE_TTL": "2"}) as stack:
+        status, body, headers = stack.request("POST", "/api/session", {...})
+"""
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.environ.get("ABRI_BIN", os.path.join(ROOT, "bin"))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Stack:
+    def __init__(self, env=None, demo=True, session_rate="10000r/s"):
+        self.extra_env = env or {}
+        self.session_rate = session_rate
+        self.demo = demo
+        self.tmp = tempfile.TemporaryDirectory(prefix="abri-test-")
+        self.dir = self.tmp.name
+        # nginx's workers (www-data when run as root) must reach the sockets
+        # below; the database directory itself stays 0700 (stack.sh).
+        os.chmod(self.dir, 0o755)
+        self.db = os.path.join(self.dir, "db", "abri.db")
+        self.prefix = os.path.join(self.dir, "stack")
+        self.port = free_port()
+        self.process = None
+
+    # -- life cycle -------------------------------------------------------
+    def start(self):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ABRI_")}
+        env.update({"PORT": str(self.port), "PREFIX": self.prefix, "ABRI_DB": self.db, "BIN": BIN,
+                    "SESSION_RATE": self.session_rate})
+        env.update(self.extra_env)
+        self.log = open(os.path.join(self.dir, "stack.log"), "w")
+        args = [os.path.join(ROOT, "deploy", "dev", "stack.sh")] + (["--demo"] if self.demo else [])
+        self.process = subprocess.Popen(args, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError("stack.sh exited: " + self.read_log())
+            if "ready on" in self.read_log():
+                return self
+            time.sleep(0.05)
+        raise RuntimeError("the stack did not start: " + self.read_log())
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        if self.process:
+            self.log.close()
+        self.tmp.cleanup()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def read_log(self):
+        with open(os.path.join(self.dir, "stack.log")) as f:
+            return f.read()
+
+    @property
+    def url(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    def nginx_log(self, name):
+        with open(os.path.join(self.prefix, "log", name), errors="replace") as f:
+            return f.read()
+
+    def demo_operator(self):
+        with open(os.path.join(os.path.dirname(self.db), "demo-operator.txt")) as f:
+            pairs = dict(line.strip().split("=", 1) for line in f if "=" in line)
+        return pairs["username"], pairs["password"]
+
+    # -- helpers ----------------------------------------------------------
+    def ctl(self, *args, stdin=None):
+        """Runs abrictl on the stack's database; returns (status, stdout, stderr)."""
+        done = subprocess.run([os.path.join(BIN, "abrictl"), "--db", self.db, *args], input=stdin,
+                              capture_output=True, text=True, env=self.program_env())
+        return done.returncode, done.stdout, done.stderr
+
+    def program_env(self):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ABRI_")}
+        env.update(self.extra_env)
+        env["ABRI_DB"] = self.db
+        return env
+
+    def sql(self, statement, *params):
+        """Reads the database directly (tests only), as sqlite3 would."""
+        import sqlite3
+        with sqlite3.connect(self.db, timeout=10) as db:
+            return db.execute(statement, params).fetchall()
+
+    def request(self, method, path, body=None, token=None, headers=None, raw=None, timeout=40):
+        """One HTTP request; returns (status, parsed JSON or text, headers)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        h = dict(headers or {})
+        data = raw
+        if body is not None:
+            data = json.dumps(body).encode()
+            h.setdefault("Content-Type", "application/json")
+        if token:
+            h["Authorization"] = "Bearer " + token
+        conn.request(method, path, body=data, headers=h)
+        response = conn.getresponse()
+        payload = response.read()
+        conn.close()
+        kind = response.getheader("Content-Type", "")
+        if kind.startswith("application/json") and payload:
+            parsed = json.loads(payload)
+        else:
+            parsed = payload.decode(errors="replace")
+        return response.status, parsed, dict(response.getheaders())
+
+    def open_session(self, postcode="75011", role="victim"):
+        status, body, _ = self.request("POST", "/api/session", {"postcode": postcode, "role": role})
+        if status != 201:
+            raise AssertionError("POST /api/session answered %d %r" % (status, body))
+        return body
