@@ -1,0 +1,113 @@
+#include "input.hpp"
+#include "messages.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+using namespace abri;
+
+namespace {
+constexpr input::Field kFields[] = {
+    {"text", input::Kind::String, true, 10, "invalid_text"},
+    {"quick", input::Kind::Bool, false, 0, "invalid_body"},
+};
+constexpr input::QueryKey kKeys[] = {{"after", 0, 100, "invalid_after"}, {"wait", 0, 30, "invalid_wait"}};
+
+http::Request json_request(const std::string& body) {
+    http::Request request;
+    request.content_type = "application/json; charset=utf-8";
+    request.body = body;
+    return request;
+}
+
+int status_of(const std::function<void()>& call, std::string* code = nullptr) {
+    try {
+        call();
+    } catch (const http::Error& e) {
+        if (code) *code = e.code;
+        return e.status;
+    }
+    return 0;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(input_tests)
+
+BOOST_AUTO_TEST_CASE(declared_fields_are_read_with_their_types) {
+    const auto body = input::parse_body(json_request(R"({"text":"abc","quick":true})"), kFields);
+    BOOST_TEST(body.text("text") == "abc");
+    BOOST_TEST(body.flag("quick").value() == true);
+}
+
+BOOST_AUTO_TEST_CASE(undeclared_field_is_400) {
+    std::string code;
+    BOOST_TEST(status_of([] { input::parse_body(json_request(R"({"text":"a","x":1})"), kFields); }, &code) == 400);
+    BOOST_TEST(code == "invalid_body");
+}
+
+BOOST_AUTO_TEST_CASE(field_of_the_wrong_type_answers_its_own_code) {
+    std::string code;
+    BOOST_TEST(status_of([] { input::parse_body(json_request(R"({"text":5})"), kFields); }, &code) == 400);
+    BOOST_TEST(code == "invalid_text");
+}
+
+BOOST_AUTO_TEST_CASE(missing_required_field_is_400) {
+    std::string code;
+    BOOST_TEST(status_of([] { input::parse_body(json_request(R"({"quick":false})"), kFields); }, &code) == 400);
+    BOOST_TEST(code == "invalid_text");
+}
+
+BOOST_AUTO_TEST_CASE(string_over_its_limit_is_400) {
+    BOOST_TEST(status_of([] { input::parse_body(json_request(R"({"text":"12345678901"})"), kFields); }) == 400);
+}
+
+BOOST_AUTO_TEST_CASE(non_json_content_type_is_415) {
+    auto request = json_request(R"({"text":"a"})");
+    request.content_type = "text/plain";
+    BOOST_TEST(status_of([&] { input::parse_body(request, kFields); }) == 415);
+}
+
+BOOST_AUTO_TEST_CASE(deep_nesting_is_refused_before_a_tree_is_built) {
+    const std::string deep = "{\"text\":" + std::string(100000, '[') + std::string(100000, ']') + "}";
+    auto request = json_request(deep);
+    request.body.resize(std::min<std::size_t>(request.body.size(), 16000));
+    BOOST_TEST(status_of([&] { input::parse_body(json_request(std::string(5000, '[')), kFields); }) == 400);
+    BOOST_TEST(status_of([&] { input::parse_body(request, kFields); }) == 400);
+}
+
+BOOST_AUTO_TEST_CASE(empty_body_is_an_empty_object_only_when_allowed) {
+    http::Request request;
+    BOOST_TEST(input::parse_body(request, kFields, true).fields.empty());
+    BOOST_TEST(status_of([&] { input::parse_body(request, kFields); }) == 415);
+}
+
+BOOST_AUTO_TEST_CASE(query_keys_are_bounded_integers) {
+    const auto values = input::parse_query("after=12&wait=0", kKeys);
+    BOOST_TEST(values.at("after") == 12);
+    BOOST_TEST(values.at("wait") == 0);
+    for (const char* bad : {"after=-1", "after=101", "after=1e2", "token=abc", "after=1&after=2", "wait=", "wait"}) {
+        BOOST_TEST_CONTEXT(bad) { BOOST_TEST(status_of([&] { input::parse_query(bad, kKeys); }) == 400); }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(utf8_validation_rejects_overlongs_surrogates_and_controls) {
+    BOOST_TEST(input::is_clean_utf8("café 🙂\n\tok"));
+    BOOST_TEST(!input::is_clean_utf8("\xc0\xaf"));          // overlong '/'
+    BOOST_TEST(!input::is_clean_utf8("\xed\xa0\x80"));      // surrogate
+    BOOST_TEST(!input::is_clean_utf8("\xf4\x90\x80\x80"));  // above U+10FFFF
+    BOOST_TEST(!input::is_clean_utf8("abc\xe2\x82"));       // truncated
+    BOOST_TEST(!input::is_clean_utf8(std::string("a\0b", 3)));
+    BOOST_TEST(!input::is_clean_utf8("a\x1b[31m"));
+}
+
+BOOST_AUTO_TEST_CASE(text_length_counts_code_points_after_trimming) {
+    BOOST_TEST(input::trimmed_length("  héllo \n") == 5u);
+    BOOST_TEST(input::trimmed_length(" \t\r\n") == 0u);
+    BOOST_TEST(status_of([] { messages::validate_text(std::string(2000, 'a')); }) == 0);
+    BOOST_TEST(status_of([] { messages::validate_text(std::string(2001, 'a')); }) == 400);
+    std::string accents;
+    for (int i = 0; i < 2000; ++i) accents += "é";
+    BOOST_TEST(status_of([&] { messages::validate_text(accents); }) == 0);
+    BOOST_TEST(status_of([] { messages::validate_text("   "); }) == 400);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
