@@ -31,8 +31,22 @@ inline constexpr std::size_t kMaxParked = 20000;            // waiting long-poll
 inline constexpr std::size_t kMaxQueued = 4096;             // requests waiting for a worker
 inline constexpr int kBusyTimeoutMs = 5000;                 // SQLite busy handler
 inline constexpr std::size_t kMaxBatch = 256;               // writes per group commit
+inline constexpr std::size_t kPurgeBatch = 100;             // sessions per purge transaction
 
 inline constexpr std::size_t kTokenBytes = 32;              // 256-bit bearer tokens
 inline constexpr std::size_t kPublicIdBytes = 9;            // 72-bit public session id
+
+// Operators (lib/auth.hpp, lib/desk.hpp, lib/queue.hpp).
+inline constexpr int kLoginSeconds = 12 * 60 * 60;          // an operator's cookie, from login
+inline constexpr int kLoginFreeFailures = 4;                // wrong passwords in a row before a lock
+inline constexpr int kLoginLockSeconds = 30;                // first lock, doubled at each further failure
+inline constexpr int kLoginLockMaxSeconds = 15 * 60;        // longest lock
+inline constexpr int kLoginFailuresKept = 60 * 60;          // failures older than this are forgotten
+inline constexpr std::ptrdiff_t kMaxConcurrentVerifications = 2;  // Argon2id runs at 32 MiB each
+inline constexpr int kVerificationWaitMs = 3000;            // wait for a slot, then 503
+inline constexpr std::size_t kMaxUnknownLogins = 10000;     // unknown usernames throttled in memory
+inline constexpr std::size_t kMaxQueueEntries = 500;        // sessions in one events answer
+inline constexpr std::size_t kMaxEventMessages = 1000;      // messages in one events answer (the newest)
+inline constexpr std::size_t kMaxTranscriptMessages = 20000;// messages in one export
 
 }  // namespace abri::limits

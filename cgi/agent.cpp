@@ -1,0 +1,264 @@
+// abri agent: the operators' console API.
+//   POST /api/agent/login {"username", "password"} -> 200 {agent, csrf} + cookie
+//   POST /api/agent/logout                         -> 204, cookie cleared
+//   GET  /api/agent/me                             -> 200 {agent, csrf} (a reloaded console)
+//   GET  /api/agent/units                          -> 200 {units} (where a chat can be transferred)
+//   GET  /api/agent/events?after=CURSOR&wait=S     -> 200 {cursor, queue, messages}
+//                                                     (the operator's one long-poll)
+//   POST /api/agent/sessions/{session}/claim       -> 200
+//   POST /api/agent/sessions/{session}/messages {"text"} -> 201 {id, at}
+//   POST /api/agent/sessions/{session}/transfer {"unit"} -> 200
+//   POST /api/agent/sessions/{session}/close       -> 200
+//   GET  /api/agent/sessions/{session}/export      -> 200 text/plain
+// Every call but login needs the cookie (401 login_required); every POST
+// but login needs X-Abri-CSRF (403 invalid_csrf). A session of a unit the
+// operator does not belong to is 404 on every endpoint.
+#include "../lib/app.hpp"
+#include "../lib/auth.hpp"
+#include "../lib/desk.hpp"
+#include "../lib/errors.hpp"
+#include "../lib/input.hpp"
+#include "../lib/limits.hpp"
+#include "../lib/messages.hpp"
+#include "../lib/queue.hpp"
+#include "../lib/token.hpp"
+
+using namespace abri;
+
+namespace {
+
+constexpr input::Field kLoginFields[] = {
+    {"username", input::Kind::String, true, limits::kMaxUsernameBytes, "invalid_credentials"},
+    {"password", input::Kind::String, true, limits::kMaxPasswordBytes, "invalid_credentials"},
+};
+constexpr input::QueryKey kEventKeys[] = {
+    {"after", 0, 9007199254740991L, "invalid_after"},
+    {"wait", 0, limits::kMaxWaitSeconds, "invalid_wait"},
+};
+constexpr input::Field kReplyFields[] = {
+    {"text", input::Kind::String, true, limits::kMaxBodyBytes, "invalid_text"},
+};
+constexpr input::Field kTransferFields[] = {
+    {"unit", input::Kind::String, true, limits::kMaxUnitCodeBytes, "unknown_unit"},
+};
+
+auth::Gate& gate() {
+    static auth::Gate instance;
+    return instance;
+}
+
+nlohmann::json unit_json(const routing::Unit& unit) {
+    return {{"code", unit.code}, {"name", unit.name}, {"kind", unit.kind}};
+}
+
+nlohmann::json agent_json(app::App& app, const auth::Agent& agent) {
+    auto units = nlohmann::json::array();
+    for (const auto& unit : auth::units_of(app.reader(), agent.id)) units.push_back(unit_json(unit));
+    return {{"agent", {{"username", agent.username}, {"units", units}}}, {"csrf", agent.csrf}};
+}
+
+// The operator of a state-changing call: logged in, with the CSRF header.
+auth::Agent require_writer(app::App& app, const http::Request& request, std::int64_t now) {
+    auto agent = auth::require(app.reader(), request, now);
+    auth::require_csrf(agent, request);
+    return agent;
+}
+
+// 200 + cookie; 400 invalid_credentials, invalid_body; 401
+// invalid_credentials; 413; 415; 429 too_many_attempts; 503.
+http::Response login(app::App& app, const http::Request& request) {
+    input::parse_query(request.query, {});
+    const auto body = input::parse_body(request, kLoginFields);
+    const auto now = server::now();
+    const auto done = gate().login(app.reader(), app.writer, body.text("username"), body.text("password"), now);
+    auto response = http::json(200, agent_json(app, done.agent));
+    response.headers.emplace_back("Set-Cookie", auth::set_cookie(done.cookie, request.https));
+    return response;
+}
+
+// 204; 401 login_required; 403 invalid_csrf.
+http::Response logout(app::App& app, const http::Request& request) {
+    input::parse_query(request.query, {});
+    input::parse_body(request, {}, true);
+    const auto agent = require_writer(app, request, server::now());
+    app.writer.run([&](store::Db& db) { auth::logout(db, agent); });
+    auto response = http::no_content();
+    response.headers.emplace_back("Set-Cookie", auth::clear_cookie(request.https));
+    return response;
+}
+
+// 200; 401 login_required.
+http::Response me(app::App& app, const http::Request& request) {
+    input::parse_query(request.query, {});
+    return http::json(200, agent_json(app, auth::require(app.reader(), request, server::now())));
+}
+
+// 200; 401 login_required.
+http::Response units(app::App& app, const http::Request& request) {
+    input::parse_query(request.query, {});
+    auth::require(app.reader(), request, server::now());
+    auto list = nlohmann::json::array();
+    for (const auto& unit : desk::all_units(app.reader())) list.push_back(unit_json(unit));
+    return http::json(200, {{"units", list}});
+}
+
+// 200 at once without `after`, or when something changed after it; else
+// parked until a change to the operator's units or held sessions, or the
+// end of `wait`. 400 invalid_after, invalid_wait, invalid_query; 401
+// login_required (also when the login ends while parked).
+server::Outcome events(app::App& app, const http::Request& request) {
+    const auto query = input::parse_query(request.query, kEventKeys);
+    std::optional<std::int64_t> after;
+    if (query.count("after")) after = query.at("after");
+    const int wait = query.count("wait") ? static_cast<int>(query.at("wait")) : limits::kDefaultWaitSeconds;
+    const auto now = server::now();
+    auto& db = app.reader();
+    const auto agent = auth::require(db, request, now);
+    if (desk::has_expired_held(db, agent.id, now, app.ttl)) {
+        app.writer.run([&](store::Db& w) { desk::expire_held(w, agent.id, now, app.ttl); });
+    }
+    auto snapshot = queue::read(db, agent.id, after, now, app.ttl);
+    if (snapshot.changed || !snapshot.messages.empty() || wait == 0) {
+        return http::json(200, queue::to_json(snapshot, now));
+    }
+
+    longpoll::Wait parked;
+    parked.units = auth::unit_ids(auth::units_of(db, agent.id));
+    parked.sessions = snapshot.held;
+    parked.deadline = longpoll::Clock::now() + std::chrono::seconds(wait);
+    parked.resume = [&app, login = agent.login_hash, id = agent.id, after,
+                     seen = std::move(snapshot)](bool timed_out) -> std::optional<http::Response> {
+        auto& reader = app.reader();
+        const auto at = server::now();
+        if (!auth::find(reader, login, at)) {
+            return server::answer_failure(std::make_exception_ptr(auth::login_required()));
+        }
+        auto fresh = queue::read(reader, id, after, at, app.ttl);
+        if (!timed_out && queue::same_view(seen, fresh)) return std::nullopt;
+        return http::json(200, queue::to_json(fresh, at));
+    };
+    return parked;
+}
+
+// The session of the path, for a state-changing call: runs `act` in the
+// writer with the session looked up there, so that the check and the
+// change see the same row.
+template <typename Act>
+void act_on(app::App& app, const auth::Agent& agent, const std::string& session, std::int64_t now, Act act) {
+    app.writer.run([&](store::Db& db) { act(db, desk::find(db, agent.id, session, now, app.ttl)); });
+}
+
+// 200; 401; 403 invalid_csrf; 404 not_found; 409 already_claimed, session_ended.
+http::Response claim(app::App& app, const http::Request& request, const std::string& session) {
+    input::parse_query(request.query, {});
+    input::parse_body(request, {}, true);
+    const auto now = server::now();
+    const auto agent = require_writer(app, request, now);
+    act_on(app, agent, session, now, [&](store::Db& db, const desk::Case& c) { desk::claim(db, agent.id, c, now); });
+    return http::json(200, {{"session", session}, {"state", "active"}});
+}
+
+// 201; 400 invalid_text, invalid_body; 401; 403 invalid_csrf, not_yours;
+// 404; 409 not_claimed, session_ended; 413; 415.
+http::Response reply(app::App& app, const http::Request& request, const std::string& session) {
+    input::parse_query(request.query, {});
+    const auto body = input::parse_body(request, kReplyFields);
+    const std::string text = body.text("text");
+    messages::validate_text(text);
+    const auto now = server::now();
+    const auto agent = require_writer(app, request, now);
+    std::int64_t id = 0;
+    act_on(app, agent, session, now,
+           [&](store::Db& db, const desk::Case& c) { id = desk::reply(db, agent.id, c, text, now); });
+    return http::json(201, {{"id", id}, {"at", now}});
+}
+
+// 200; 400 unknown_unit, invalid_body; 401; 403 invalid_csrf, not_yours;
+// 404; 409 session_ended; 413; 415.
+http::Response transfer(app::App& app, const http::Request& request, const std::string& session) {
+    input::parse_query(request.query, {});
+    const auto body = input::parse_body(request, kTransferFields);
+    const std::string unit = body.text("unit");
+    const auto now = server::now();
+    const auto agent = require_writer(app, request, now);
+    act_on(app, agent, session, now,
+           [&](store::Db& db, const desk::Case& c) { desk::transfer(db, agent.id, c, unit, now); });
+    return http::json(200, {{"session", session}, {"state", "waiting"}, {"unit", unit}});
+}
+
+// 200; 401; 403 invalid_csrf, not_yours; 404; 409 not_claimed.
+http::Response close(app::App& app, const http::Request& request, const std::string& session) {
+    input::parse_query(request.query, {});
+    input::parse_body(request, {}, true);
+    const auto now = server::now();
+    const auto agent = require_writer(app, request, now);
+    act_on(app, agent, session, now, [&](store::Db& db, const desk::Case& c) { desk::close(db, agent.id, c, now); });
+    return http::json(200, {{"session", session}, {"state", "closed"}});
+}
+
+// 200 text/plain; 401; 403 not_yours; 404.
+http::Response export_text(app::App& app, const http::Request& request, const std::string& session) {
+    input::parse_query(request.query, {});
+    const auto now = server::now();
+    auto& db = app.reader();
+    const auto agent = auth::require(db, request, now);
+    const auto c = desk::find(db, agent.id, session, now, app.ttl);
+    desk::require_holder(agent.id, c);
+    http::Response response{200, desk::transcript(db, c, agent.username, now), "text/plain; charset=utf-8", {}};
+    response.headers.emplace_back("Content-Disposition", "attachment; filename=\"abri-" + c.public_id + ".txt\"");
+    response.headers.emplace_back("X-Content-Type-Options", "nosniff");
+    return response;
+}
+
+// /api/agent/sessions/{session}/{action}
+server::Outcome dispatch_session(app::App& app, const http::Request& request, std::string_view rest) {
+    const auto slash = rest.find('/');
+    if (slash == std::string_view::npos) throw errors::not_found();
+    const std::string session(rest.substr(0, slash));
+    const std::string_view action = rest.substr(slash + 1);
+    if (!token::is_public_id(session)) throw errors::not_found();
+    const bool get = request.method == "GET";
+    const bool post = request.method == "POST";
+    if (action == "export") {
+        if (!get) throw errors::method_not_allowed();
+        return export_text(app, request, session);
+    }
+    if (action != "claim" && action != "messages" && action != "transfer" && action != "close") {
+        throw errors::not_found();
+    }
+    if (!post) throw errors::method_not_allowed();
+    if (action == "claim") return claim(app, request, session);
+    if (action == "messages") return reply(app, request, session);
+    if (action == "transfer") return transfer(app, request, session);
+    return close(app, request, session);
+}
+
+server::Outcome dispatch(app::App& app, const http::Request& request) {
+    constexpr std::string_view kSessions = "/api/agent/sessions/";
+    const std::string_view path = request.path;
+    if (path.substr(0, kSessions.size()) == kSessions) {
+        return dispatch_session(app, request, path.substr(kSessions.size()));
+    }
+    struct Route {
+        std::string_view path;
+        std::string_view method;
+        server::Outcome (*handler)(app::App&, const http::Request&);
+    };
+    static const Route routes[] = {
+        {"/api/agent/login", "POST", [](app::App& a, const http::Request& r) -> server::Outcome { return login(a, r); }},
+        {"/api/agent/logout", "POST", [](app::App& a, const http::Request& r) -> server::Outcome { return logout(a, r); }},
+        {"/api/agent/me", "GET", [](app::App& a, const http::Request& r) -> server::Outcome { return me(a, r); }},
+        {"/api/agent/units", "GET", [](app::App& a, const http::Request& r) -> server::Outcome { return units(a, r); }},
+        {"/api/agent/events", "GET", events},
+    };
+    for (const auto& route : routes) {
+        if (path != route.path) continue;
+        if (request.method != route.method) throw errors::method_not_allowed();
+        return route.handler(app, request);
+    }
+    throw errors::not_found();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) { return app::main(argc, argv, "abri-agent", dispatch); }

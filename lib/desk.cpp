@@ -1,0 +1,240 @@
+#include "desk.hpp"
+#include "http.hpp"
+#include "limits.hpp"
+#include "messages.hpp"
+#include "pulse.hpp"
+#include "routing.hpp"
+
+#include <ctime>
+
+namespace abri::desk {
+
+namespace {
+
+constexpr const char* kFind =
+    "SELECT s.id, s.public_id, s.unit_id, u.name, s.role, s.state, coalesce(s.agent_id, 0), s.quick_exit, "
+    "s.created_at, s.last_seen, coalesce(s.ended_at, 0) "
+    "FROM sessions s JOIN units u ON u.id = s.unit_id "
+    "WHERE s.public_id = ?1 AND s.unit_id IN (SELECT unit_id FROM agent_units WHERE agent_id = ?2)";
+constexpr const char* kClaim =
+    "UPDATE sessions SET state = 'active', agent_id = ?, claim_message = 0 WHERE id = ? AND state = 'waiting'";
+constexpr const char* kSetClaimMessage = "UPDATE sessions SET claim_message = ? WHERE id = ?";
+constexpr const char* kTransfer =
+    "UPDATE sessions SET unit_id = ?, state = 'waiting', agent_id = NULL, claim_message = 0, queued_at = ? "
+    "WHERE id = ?";
+constexpr const char* kClose = "UPDATE sessions SET state = 'closed', ended_at = ?, agent_id = NULL WHERE id = ?";
+constexpr const char* kLetGo = "UPDATE sessions SET agent_id = NULL WHERE id = ?";
+constexpr const char* kHeldActive =
+    "SELECT id, unit_id, created_at, last_seen FROM sessions WHERE agent_id = ? AND state = 'active'";
+constexpr const char* kExpire =
+    "UPDATE sessions SET state = 'left', ended_at = ? WHERE id = ? AND state = 'active'";
+constexpr const char* kAllUnits = "SELECT id, code, name, kind FROM units ORDER BY code";
+constexpr const char* kTranscript =
+    "SELECT sender, text, at FROM messages WHERE session_id = ? ORDER BY id LIMIT ?";
+
+http::Error not_found() { return {404, "not_found", "Cette conversation n'existe pas ou n'est plus visible."}; }
+
+http::Error not_yours() {
+    return {403, "not_yours", "Cette conversation est suivie par une autre personne de l'équipe."};
+}
+
+http::Error not_claimed() {
+    return {409, "not_claimed", "Prenez d'abord cette conversation en charge."};
+}
+
+http::Error session_ended() {
+    return {409, "session_ended", "La personne a quitté la conversation : elle ne peut plus lire vos messages."};
+}
+
+bool is_gone(const Case& c) { return c.state == "left" || c.state == "closed" || c.expired; }
+
+// The agent holds the session and its visitor can still read it.
+void require_live_holder(std::int64_t agent_id, const Case& c) {
+    if (c.agent_id != agent_id) {
+        if (c.state == "waiting") throw not_claimed();
+        throw not_yours();
+    }
+    if (is_gone(c)) throw session_ended();
+}
+
+std::string local_time(std::int64_t at, const char* format) {
+    const auto t = static_cast<std::time_t>(at);
+    std::tm tm{};
+    localtime_r(&t, &tm);
+    char out[64];
+    const std::size_t n = std::strftime(out, sizeof out, format, &tm);
+    return std::string(out, n);
+}
+
+std::string who(const std::string& sender) {
+    if (sender == "visitor") return "Personne";
+    if (sender == "agent") return "Équipe";
+    return "Système";
+}
+
+// Every line after the first indented, whatever the line breaks typed.
+std::string indented(const std::string& text) {
+    std::string out;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (c == '\r' || c == '\n') {
+            if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
+            out += "\n    ";
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
+std::string state_label(const Case& c) {
+    if (c.state == "left") {
+        return c.quick_exit ? "la personne est partie en urgence (sortie rapide)" : "la personne est partie";
+    }
+    if (c.expired) return "expirée";
+    if (c.state == "closed") return "close";
+    if (c.state == "waiting") return "en attente";
+    return "en cours";
+}
+
+}  // namespace
+
+Case find(store::Db& db, std::int64_t agent_id, std::string_view public_id, std::int64_t now,
+          const visitor::Ttl& ttl) {
+    store::Query query(db, kFind, public_id, agent_id);
+    if (!query.next()) throw not_found();
+    Case c{query.integer(0), query.text(1),        query.integer(2), query.text(3),
+           query.text(4),    query.text(5),        query.integer(6), query.integer(7) != 0,
+           query.integer(8), query.integer(9),     query.integer(10), false};
+    c.expired = now >= visitor::expires_at(c.created_at, c.last_seen, ttl);
+    const bool mine = c.agent_id == agent_id;
+    bool visible = false;
+    if (c.state == "waiting") visible = !c.expired;
+    if (c.state == "active") visible = !c.expired || mine;
+    if (c.state == "left") visible = mine && now - c.ended_at < limits::kLeftKeptSeconds;
+    if (!visible) throw not_found();
+    return c;
+}
+
+void claim(store::Db& db, std::int64_t agent_id, const Case& c, std::int64_t now) {
+    if (c.state == "active" && c.agent_id == agent_id && !c.expired) return;
+    if (is_gone(c)) throw session_ended();
+    if (c.state != "waiting") {
+        throw http::Error{409, "already_claimed", "Une autre personne de l'équipe a déjà pris cette conversation."};
+    }
+    store::Query(db, kClaim, agent_id, c.id).run();
+    if (store::changes(db) != 1) {
+        throw http::Error{409, "already_claimed", "Une autre personne de l'équipe a déjà pris cette conversation."};
+    }
+    const std::int64_t message = messages::add(
+        db, c.id, c.unit_id, "system", "Une personne de l'équipe « " + c.unit_name + " » vous répond.", now);
+    store::Query(db, kSetClaimMessage, message, c.id).run();
+}
+
+std::int64_t reply(store::Db& db, std::int64_t agent_id, const Case& c, std::string_view text, std::int64_t now) {
+    require_live_holder(agent_id, c);
+    return messages::add(db, c.id, c.unit_id, "agent", text, now);
+}
+
+void transfer(store::Db& db, std::int64_t agent_id, const Case& c, std::string_view unit_code, std::int64_t now) {
+    const auto unit = routing::find_unit(db, unit_code);
+    if (!unit) throw http::Error{400, "unknown_unit", "Cette équipe n'existe pas."};
+    if (is_gone(c)) throw session_ended();
+    if (c.state != "waiting" && c.agent_id != agent_id) throw not_yours();
+    store::Query(db, kTransfer, unit->id, now, c.id).run();
+    // The queue it leaves changes too.
+    pulse::record(db, c.id, c.unit_id, now);
+    messages::add(db, c.id, unit->id, "system",
+                  "Votre conversation a été transmise à l'équipe « " + unit->name +
+                      " ». Merci de patienter : une personne va vous répondre.",
+                  now);
+}
+
+void close(store::Db& db, std::int64_t agent_id, const Case& c, std::int64_t now) {
+    if (c.agent_id != agent_id) {
+        if (c.state == "waiting") throw not_claimed();
+        throw not_yours();
+    }
+    if (is_gone(c)) {
+        store::Query(db, kLetGo, c.id).run();
+        pulse::record(db, c.id, c.unit_id, now);
+        return;
+    }
+    store::Query(db, kClose, now, c.id).run();
+    messages::add(db, c.id, c.unit_id, "system",
+                  "L'équipe a mis fin à la conversation. En cas de danger, appelez le 17 ou le 112, "
+                  "ou envoyez un SMS au 114.",
+                  now);
+}
+
+void require_holder(std::int64_t agent_id, const Case& c) {
+    if (c.agent_id != agent_id) throw not_yours();
+}
+
+bool has_expired_held(store::Db& db, std::int64_t agent_id, std::int64_t now, const visitor::Ttl& ttl) {
+    store::Query query(db, kHeldActive, agent_id);
+    while (query.next()) {
+        if (now >= visitor::expires_at(query.integer(2), query.integer(3), ttl)) return true;
+    }
+    return false;
+}
+
+int expire_held(store::Db& db, std::int64_t agent_id, std::int64_t now, const visitor::Ttl& ttl) {
+    struct Expired {
+        std::int64_t id, unit_id;
+        bool at_max;  // reached the longest duration rather than idle
+    };
+    std::vector<Expired> expired;
+    {
+        store::Query query(db, kHeldActive, agent_id);
+        while (query.next()) {
+            const std::int64_t created = query.integer(2);
+            const std::int64_t seen = query.integer(3);
+            if (now < visitor::expires_at(created, seen, ttl)) continue;
+            expired.push_back({query.integer(0), query.integer(1), created + ttl.max <= seen + ttl.idle});
+        }
+    }
+    for (const auto& e : expired) {
+        store::Query(db, kExpire, now, e.id).run();
+        if (store::changes(db) == 0) continue;
+        messages::add(db, e.id, e.unit_id, "system",
+                      e.at_max ? "La conversation a atteint sa durée maximale : elle a expiré. "
+                                 "La personne ne peut plus lire vos messages."
+                               : "La personne ne s'est plus connectée depuis " + std::to_string(ttl.idle / 60) +
+                                     " minutes : la conversation a expiré. Elle ne peut plus lire vos messages.",
+                      now);
+    }
+    return static_cast<int>(expired.size());
+}
+
+std::vector<routing::Unit> all_units(store::Db& db) {
+    std::vector<routing::Unit> units;
+    store::Query query(db, kAllUnits);
+    while (query.next()) units.push_back({query.integer(0), query.text(1), query.text(2), query.text(3)});
+    return units;
+}
+
+std::string transcript(store::Db& db, const Case& c, std::string_view agent_username, std::int64_t now) {
+    constexpr const char* kStamp = "%Y-%m-%d %H:%M:%S";
+    std::string out;
+    out += "abri — conversation " + c.public_id + "\n";
+    out += "Équipe : " + c.unit_name + "\n";
+    out += std::string("Personne : ") + (c.role == "victim" ? "victime" : "témoin") + "\n";
+    out += "Début : " + local_time(c.created_at, kStamp) + "\n";
+    out += "État : " + state_label(c) + "\n";
+    out += "Exportée le " + local_time(now, kStamp) + " par " + std::string(agent_username) + "\n";
+    out += "Heures locales du serveur (UTC" + local_time(now, "%z") + ").\n\n";
+    std::size_t count = 0;
+    store::Query query(db, kTranscript, c.id, static_cast<std::int64_t>(limits::kMaxTranscriptMessages));
+    while (query.next()) {
+        out += "[" + local_time(query.integer(2), kStamp) + "] " + who(query.text(0)) + " : " +
+               indented(query.text(1)) + "\n";
+        ++count;
+    }
+    if (count == limits::kMaxTranscriptMessages) {
+        out += "\n(Export limité aux " + std::to_string(count) + " premiers messages.)\n";
+    }
+    return out;
+}
+
+}  // namespace abri::desk
