@@ -18,6 +18,7 @@ import concurrent.futures
 import http.client
 import json
 import os
+import pwd
 import re
 import shutil
 import signal
@@ -61,6 +62,81 @@ def wait_for(predicate, timeout=10.0, what='condition'):
             return
         time.sleep(0.05)
     raise AssertionError('timed out waiting for ' + what)
+
+
+# ----- what systemd would impose, without systemd --------------------------
+# The units' SystemCallFilter=@system-service ~@privileged @resources and
+# SystemCallErrorNumber=EPERM, NoNewPrivileges=yes, User=, UMask=0077 and
+# PrivateNetwork=yes, applied by hand to the installed programs so that a
+# program that needs more than the units allow fails here, not in production.
+
+def syscall_set(name, seen=None):
+    """The system calls of a systemd filter set, nested sets expanded."""
+    seen = set() if seen is None else seen
+    out = subprocess.run(['systemd-analyze', 'syscall-filter', name], check=True,
+                         stdout=subprocess.PIPE, text=True).stdout
+    calls = set()
+    for line in out.splitlines()[1:]:
+        line = line.strip()
+        if not line or line.startswith('#'):
+            continue
+        if line.startswith('@'):
+            if line not in seen:
+                seen.add(line)
+                calls |= syscall_set(line, seen)
+        else:
+            calls.add(line)
+    return calls
+
+
+def seccomp_filter():
+    """A BPF program allowing what the units allow, EPERM for the rest; None
+    where this cannot be built (not x86-64, no systemd-analyze, no headers)."""
+    header = '/usr/include/x86_64-linux-gnu/asm/unistd_64.h'
+    if os.uname().machine != 'x86_64' or not shutil.which('systemd-analyze') \
+            or not os.path.exists(header):
+        return None
+    numbers = dict(re.findall(r'#define __NR_(\w+) (\d+)', read(header)))
+    allowed = syscall_set('@system-service') - syscall_set('@privileged') - syscall_set('@resources')
+    ld_abs, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06
+    allow, deny = 0x7fff0000, 0x00050000 | 1  # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO|EPERM
+    prog = [(ld_abs, 0, 0, 4), (jeq, 1, 0, 0xc000003e), (ret, 0, 0, deny),  # arch x86-64
+            (ld_abs, 0, 0, 0), (jge, 0, 1, 0x40000000), (ret, 0, 0, deny)]  # no x32
+    for nr in sorted(int(numbers[c]) for c in allowed if c in numbers):
+        prog += [(jeq, 0, 1, nr), (ret, 0, 0, allow)]
+    prog.append((ret, 0, 0, deny))
+    return prog
+
+
+def sandbox(uid, gid, no_network, bpf):
+    """preexec_fn: the service's restrictions, in the order systemd applies them."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    class Filter(ctypes.Structure):
+        _fields_ = [('code', ctypes.c_uint16), ('jt', ctypes.c_uint8),
+                    ('jf', ctypes.c_uint8), ('k', ctypes.c_uint32)]
+
+    class Prog(ctypes.Structure):
+        _fields_ = [('len', ctypes.c_ushort), ('filter', ctypes.POINTER(Filter))]
+
+    filters = (Filter * len(bpf))(*bpf) if bpf else None
+
+    def apply():
+        if no_network and libc.unshare(0x40000000) != 0:  # CLONE_NEWNET
+            raise OSError(ctypes.get_errno(), 'unshare(CLONE_NEWNET)')
+        if uid is not None:
+            os.setgroups([])
+            os.setgid(gid)
+            os.setuid(uid)
+        os.umask(0o077)
+        if libc.prctl(38, 1, 0, 0, 0) != 0:  # PR_SET_NO_NEW_PRIVS
+            raise OSError(ctypes.get_errno(), 'PR_SET_NO_NEW_PRIVS')
+        if filters is not None:
+            prog = Prog(len(bpf), filters)
+            if libc.prctl(22, 2, ctypes.byref(prog), 0, 0) != 0:  # PR_SET_SECCOMP, FILTER
+                raise OSError(ctypes.get_errno(), 'PR_SET_SECCOMP')
+    return apply
 
 
 class Installed(unittest.TestCase):
@@ -130,20 +206,37 @@ class Installed(unittest.TestCase):
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     @classmethod
-    def _spawn(cls, name, argv, env=None, stdin=subprocess.DEVNULL):
+    def _spawn(cls, name, argv, env=None, stdin=subprocess.DEVNULL, preexec_fn=None):
         out = os.path.join(cls.tmp, 'out', name + '.log')
         os.makedirs(os.path.dirname(out), exist_ok=True)
         cls.logs.append(out)
         with open(out, 'ab') as f:
-            p = subprocess.Popen(argv, stdin=stdin, stdout=f, stderr=f,
-                                 env=env, start_new_session=True)
+            p = subprocess.Popen(argv, stdin=stdin, stdout=f, stderr=f, env=env,
+                                 start_new_session=True, preexec_fn=preexec_fn)
         cls.procs.append(p)
         return p
+
+    @classmethod
+    def _service_user(cls):
+        """As root: `nobody` stands for the user abri, owning the database
+        directory and the programs' socket directory as abri would."""
+        cls.uid = cls.gid = None
+        if os.geteuid() != 0:
+            return
+        nobody = pwd.getpwnam('nobody')
+        cls.uid, cls.gid = nobody.pw_uid, nobody.pw_gid
+        os.chmod(cls.tmp, 0o711)
+        os.makedirs(cls.at(RUN), exist_ok=True)
+        for d in (cls.at(STATE), cls.at(RUN)):
+            os.chown(d, cls.uid, cls.gid)
 
     @classmethod
     def _start_programs(cls):
         cls.db = cls.at(STATE + '/abri.db')
         abrictl = cls.at(SBIN + '/abrictl')
+        cls._service_user()
+        as_user = sandbox(cls.uid, cls.gid, no_network=False, bpf=None)
+        confined = sandbox(cls.uid, cls.gid, no_network=cls.uid is not None, bpf=seccomp_filter())
         for argv, stdin in ((['init'], ''),
                             (['unit', 'add', '75PP', '--name', 'Commissariat de test',
                               '--kind', 'police'], ''),
@@ -152,7 +245,7 @@ class Installed(unittest.TestCase):
                              'un mot de passe de test assez long\n')):
             run = subprocess.run([abrictl, '--db', cls.db] + argv, input=stdin, text=True,
                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                 env=cls._env())
+                                 env=cls._env(), preexec_fn=as_user)
             if run.returncode != 0:
                 raise AssertionError('abrictl %s failed:\n%s' % (' '.join(argv), run.stdout))
         os.makedirs(cls.at(RUN), exist_ok=True)
@@ -161,34 +254,25 @@ class Installed(unittest.TestCase):
             argv = ['fcgiwrap', '-c', '8', '-s', 'unix:' + sock]
             for name in PROGRAMS + ('purge',):
                 argv += ['-p', cls.at(LIBEXEC + '/' + name)]
-            cls._spawn('fcgiwrap', argv, env=cls._env())
+            cls._spawn('fcgiwrap', argv, env=cls._env(), preexec_fn=confined)
             wait_for(lambda: os.path.exists(sock), what=sock)
             return
         # session makes its own socket (--socket); messages and agent get
-        # theirs on standard input, listening, as abri@.socket hands it over,
-        # and run without network as abri@.service has them (PrivateNetwork).
+        # theirs on standard input, listening, as abri@.socket hands it over.
         program = cls.at(LIBEXEC + '/session')
         cls._spawn('session', [program, '--socket', cls.at(RUN + '/session.sock'),
-                               '--db', cls.db], env=cls._env())
-        isolate = cls.no_network_prefix()
+                               '--db', cls.db], env=cls._env(), preexec_fn=confined)
         for name in PROGRAMS[1:]:
             listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             listener.bind(cls.at(RUN + '/' + name + '.sock'))
             os.chmod(cls.at(RUN + '/' + name + '.sock'), 0o660)
             listener.listen(128)
-            cls._spawn(name, isolate + [cls.at(LIBEXEC + '/' + name)], env=cls._env(),
-                       stdin=listener)
+            cls._spawn(name, [cls.at(LIBEXEC + '/' + name)], env=cls._env(),
+                       stdin=listener, preexec_fn=confined)
             listener.close()
         for name in PROGRAMS:
             sock = cls.at(RUN + '/' + name + '.sock')
             wait_for(lambda: os.path.exists(sock), what=sock)
-
-    @classmethod
-    def no_network_prefix(cls):
-        """`unshare --net` where this user may make a network namespace."""
-        probe = subprocess.run(['unshare', '--net', 'true'], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL) if shutil.which('unshare') else None
-        return ['unshare', '--net'] if probe and probe.returncode == 0 else []
 
     @classmethod
     def _env(cls):
