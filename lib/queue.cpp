@@ -96,7 +96,11 @@ Snapshot read(store::Db& db, std::int64_t agent_id, std::optional<std::int64_t> 
     ReadTransaction transaction(db);
     snapshot.cursor = pulse::latest(db);
     std::optional<std::int64_t> upto;
-    if (after && *after <= snapshot.cursor) upto = messages_upto(db, *after);
+    if (after == 0) {
+        upto = 0;  // a client that has nothing, e.g. before the first pulse
+    } else if (after && *after <= snapshot.cursor) {
+        upto = messages_upto(db, *after);
+    }
     if (upto) {
         store::Query changed(db, kChanged, agent_id, *after);
         snapshot.changed = changed.next() && changed.integer(0) != 0;
