@@ -1,14 +1,50 @@
 #include "retention.hpp"
+#include "limits.hpp"
 #include "log.hpp"
+#include "pulse.hpp"
 
 #include <chrono>
+#include <utility>
+#include <vector>
 #include <thread>
 
 namespace abri::retention {
 
 namespace {
-constexpr int kScrubAttempts = 20;
+constexpr int kScrubAttempts = 200;
 constexpr auto kScrubPause = std::chrono::milliseconds(5);
+
+// ?1 = now - left kept, ?2 = now - idle ttl, ?3 = now - max ttl.
+constexpr const char* kPurgeable =
+    "SELECT id, unit_id FROM sessions WHERE state = 'closed' OR (state = 'left' AND ended_at <= ?1) "
+    "OR (state IN ('waiting', 'active') AND (last_seen <= ?2 OR created_at <= ?3)) LIMIT ?4";
+constexpr const char* kDeleteMessages = "DELETE FROM messages WHERE session_id = ?";
+constexpr const char* kDeleteSession = "DELETE FROM sessions WHERE id = ?";
+// Pulses only matter to polls waiting now; a day is ample.
+constexpr const char* kDeleteOldPulses = "DELETE FROM pulses WHERE at < ?";
+constexpr const char* kDeleteOldLogins = "DELETE FROM agent_logins WHERE expires_at <= ?";
+constexpr std::int64_t kPulsesKeptSeconds = 24 * 3600;
+
+// One short transaction; returns the number of sessions erased.
+std::int64_t purge_batch(store::Db& db, std::int64_t now, const visitor::Ttl& ttl, PurgeResult& result) {
+    store::WriteTransaction transaction(db);
+    std::vector<std::pair<std::int64_t, std::int64_t>> batch;
+    {
+        store::Query select(db, kPurgeable, now - limits::kLeftKeptSeconds, now - ttl.idle, now - ttl.max,
+                            static_cast<std::int64_t>(limits::kPurgeBatch));
+        while (select.next()) batch.emplace_back(select.integer(0), select.integer(1));
+    }
+    for (const auto& [session, unit] : batch) {
+        store::Query(db, kDeleteMessages, session).run();
+        result.messages += store::changes(db);
+        store::Query(db, kDeleteSession, session).run();
+        // Operators' consoles drop the conversation at once.
+        pulse::record(db, session, unit, now);
+    }
+    transaction.commit();
+    result.sessions += static_cast<std::int64_t>(batch.size());
+    return static_cast<std::int64_t>(batch.size());
+}
 }  // namespace
 
 bool scrub(const store::Options& options) {
@@ -22,6 +58,23 @@ bool scrub(const store::Options& options) {
     }
     log::line("the write-ahead log could not be truncated: readers kept it busy; the next purge retries");
     return false;
+}
+
+PurgeResult purge(const store::Options& options, std::int64_t now, const visitor::Ttl& ttl) {
+    const auto start = std::chrono::steady_clock::now();
+    PurgeResult result;
+    {
+        store::Db db(options);
+        while (purge_batch(db, now, ttl, result) == static_cast<std::int64_t>(limits::kPurgeBatch)) {
+        }
+        store::WriteTransaction transaction(db);
+        store::Query(db, kDeleteOldPulses, now - kPulsesKeptSeconds).run();
+        store::Query(db, kDeleteOldLogins, now).run();
+        transaction.commit();
+    }
+    result.scrubbed = scrub(options);
+    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return result;
 }
 
 }  // namespace abri::retention

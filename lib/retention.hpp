@@ -2,6 +2,9 @@
 // every file of the database, not only from its tables.
 #pragma once
 #include "store.hpp"
+#include "visitor.hpp"
+
+#include <cstdint>
 
 namespace abri::retention {
 
@@ -10,5 +13,19 @@ namespace abri::retention {
 // text (deleted pages are zeroed by secure_delete). Retries while readers
 // keep old frames in use; returns false if the log could not be emptied.
 bool scrub(const store::Options& options);
+
+struct PurgeResult {
+    std::int64_t sessions = 0;   // erased, with all their messages
+    std::int64_t messages = 0;
+    double seconds = 0;
+    bool scrubbed = false;       // the write-ahead log was emptied afterwards
+};
+
+// Erases every session that expired, was closed by its operator, or was
+// left by its visitor more than limits::kLeftKeptSeconds ago, with its
+// messages; then old pulses and expired operator logins; then scrubs.
+// Works in short transactions (limits::kPurgeBatch sessions each) so that a
+// send never waits long behind it; two purges at once are harmless.
+PurgeResult purge(const store::Options& options, std::int64_t now, const visitor::Ttl& ttl);
 
 }  // namespace abri::retention

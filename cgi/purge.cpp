@@ -1,0 +1,78 @@
+// abri purge: erases for good every chat that has ended.
+//   purge [--db PATH]         from cron: prints one line, exits 0; on error
+//                             says what went wrong and exits 1
+//   POST /api/admin/purge     the same, under FastCGI, for admins (nginx
+//                             allows it from loopback only) -> 200 {sessions,
+//                             messages, seconds, scrubbed}
+// What it erases and why: lib/retention.hpp. It deliberately takes no
+// parameter: what ended is decided by the same settings as the programs'.
+#include "../lib/app.hpp"
+#include "../lib/errors.hpp"
+#include "../lib/input.hpp"
+#include "../lib/retention.hpp"
+
+#include <fcgiapp.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+
+using namespace abri;
+
+namespace {
+
+// 200; 405; 503 when the database is busy or read-only.
+http::Response purge_now(app::App& app, const http::Request& request) {
+    input::parse_query(request.query, {});
+    const auto result = retention::purge(app.db, server::now(), app.ttl);
+    return http::json(200, {{"sessions", result.sessions},
+                            {"messages", result.messages},
+                            {"seconds", result.seconds},
+                            {"scrubbed", result.scrubbed}});
+}
+
+server::Outcome dispatch(app::App& app, const http::Request& request) {
+    if (request.path != "/api/admin/purge") throw errors::not_found();
+    if (request.method != "POST") throw errors::method_not_allowed();
+    return purge_now(app, request);
+}
+
+int purge_from_the_command_line(int argc, char** argv) {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    try {
+        const Config config = Config::load(args);
+        if (!args.empty()) throw std::runtime_error("unknown argument '" + args.front() + "' (accepted: --db PATH)");
+        const store::Options options{config.db_path, config.synchronous_full};
+        {
+            store::Db db(options);
+            store::require_current_schema(db);
+        }
+        const auto result = retention::purge(options, server::now(), {config.idle_ttl, config.max_ttl});
+        std::printf("purge: erased %lld sessions and %lld messages in %.2f s; write-ahead log %s\n",
+                    static_cast<long long>(result.sessions), static_cast<long long>(result.messages), result.seconds,
+                    result.scrubbed ? "truncated" : "NOT truncated (readers kept it busy)");
+        if (!result.scrubbed) {
+            std::fprintf(stderr, "purge: erased rows may survive in %s-wal until the next purge\n",
+                         config.db_path.c_str());
+            return 1;
+        }
+        return 0;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "purge: %s\n", e.what());
+        return 1;
+    }
+}
+
+bool started_by_a_web_server(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i) {
+        if (std::string(argv[i]).rfind("--socket", 0) == 0) return true;
+    }
+    return !FCGX_IsCGI() || std::getenv("GATEWAY_INTERFACE") != nullptr;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (!started_by_a_web_server(argc, argv)) return purge_from_the_command_line(argc, argv);
+    return app::main(argc, argv, "abri-purge", dispatch);
+}

@@ -1,0 +1,211 @@
+"""The purge, and proof that nothing of an erased chat remains in any file."""
+import os
+import re
+import secrets
+import sqlite3
+import subprocess
+import threading
+import time
+import unittest
+
+from stack import BIN, Stack
+
+
+def marker():
+    return "MARKER" + secrets.token_hex(12).upper()
+
+
+class Operator:
+    """The demo operator, through the contract's operator API."""
+
+    def __init__(self, stack):
+        self.stack = stack
+        user, password = stack.demo_operator()
+        status, body, headers = stack.request("POST", "/api/agent/login", {"username": user, "password": password})
+        assert status == 200, (status, body)
+        self.csrf = body["csrf"]
+        self.cookie = headers["Set-Cookie"].split(";")[0]
+
+    def post(self, path, body=None):
+        return self.stack.request("POST", path, body, headers={"Cookie": self.cookie, "X-Abri-CSRF": self.csrf})
+
+    def claim_reply_close(self, session, text):
+        assert self.post("/api/agent/sessions/%s/claim" % session)[0] == 200
+        assert self.post("/api/agent/sessions/%s/messages" % session, {"text": text})[0] == 201
+        assert self.post("/api/agent/sessions/%s/close" % session)[0] == 200
+
+
+def database_bytes(stack):
+    """Every byte of the database's files: main, -wal, -shm."""
+    blob = b""
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(stack.db + suffix):
+            with open(stack.db + suffix, "rb") as f:
+                blob += f.read()
+    return blob
+
+
+def run_purge(stack):
+    return subprocess.run([os.path.join(BIN, "purge")], env=stack.program_env(), capture_output=True, text=True)
+
+
+class PurgeLeavesNoTrace(unittest.TestCase):
+    def test_no_marker_of_an_ended_chat_remains_in_any_file(self):
+        with Stack() as stack:
+            operator = Operator(stack)
+            ended, live = [], []
+
+            def chat(words):
+                body = stack.open_session()
+                for word in words:
+                    self.assertEqual(stack.request("POST", "/api/messages", {"text": word},
+                                                   token=body["token"])[0], 201)
+                return body
+
+            # Long messages too: their text lives in overflow pages.
+            def words(n):
+                out = [marker() for _ in range(n)]
+                out.append("🙂" * 900 + out[0] + "é" * 900)
+                return out
+
+            closed = chat(words(3))
+            closed_words = [m for m in stack.sql("SELECT text FROM messages m JOIN sessions s ON s.id = "
+                                                 "m.session_id WHERE s.public_id = ?", closed["session"])]
+            operator_text = marker()
+            operator.claim_reply_close(closed["session"], operator_text)
+            ended += [row[0] for row in closed_words] + [operator_text]
+
+            left = chat(words(2))
+            ended += [row[0] for row in stack.sql("SELECT text FROM messages m JOIN sessions s ON s.id = "
+                                                  "m.session_id WHERE s.public_id = ?", left["session"])]
+            stack.request("POST", "/api/session/leave", {"quick": True}, token=left["token"])
+            # An hour passes: the operator's time to act on a left chat is over.
+            stack.sql("UPDATE sessions SET ended_at = ended_at - 3601 WHERE public_id = ?", left["session"])
+
+            erased = chat(words(2))
+            ended += [row[0] for row in stack.sql("SELECT text FROM messages m JOIN sessions s ON s.id = "
+                                                  "m.session_id WHERE s.public_id = ?", erased["session"])]
+            self.assertEqual(stack.request("DELETE", "/api/session", token=erased["token"])[0], 204)
+
+            expired = chat(words(2))
+            ended += [row[0] for row in stack.sql("SELECT text FROM messages m JOIN sessions s ON s.id = "
+                                                  "m.session_id WHERE s.public_id = ?", expired["session"])]
+            # Half an hour passes without a call from this visitor.
+            stack.sql("UPDATE sessions SET last_seen = last_seen - 1801, created_at = created_at - 1801 "
+                      "WHERE public_id = ?", expired["session"])
+
+            for _ in range(3):
+                body = stack.open_session()
+                texts = words(2)
+                for text in texts:
+                    stack.request("POST", "/api/messages", {"text": text}, token=body["token"])
+                live.append((body["token"], texts))
+
+            self.assertTrue(all(m for m in ended))
+            done = run_purge(stack)
+            self.assertEqual(done.returncode, 0, done.stderr)
+            self.assertRegex(done.stdout, r"^purge: erased 3 sessions and \d+ messages in [\d.]+ s; "
+                                          r"write-ahead log truncated\n$")
+
+            blob = database_bytes(stack)
+            self.assertGreater(len(blob), 4096)
+            erased_markers = {m for text in ended for m in re.findall(r"MARKER[0-9A-F]{24}", text)}
+            self.assertGreaterEqual(len(erased_markers), 10)
+            for m in erased_markers:
+                self.assertNotIn(m.encode(), blob)
+            for token, texts in live:
+                status, body, _ = stack.request("GET", "/api/messages?after=0&wait=0", token=token)
+                self.assertEqual(status, 200)
+                self.assertEqual([m["text"] for m in body["messages"]], texts)
+                for text in texts[:-1]:
+                    self.assertIn(text.encode(), blob)
+
+    def test_delete_session_scrubs_the_files_without_waiting_for_the_purge(self):
+        with Stack() as stack:
+            body = stack.open_session()
+            secret = marker()
+            stack.request("POST", "/api/messages", {"text": secret}, token=body["token"])
+            self.assertEqual(stack.request("DELETE", "/api/session", token=body["token"])[0], 204)
+            self.assertNotIn(secret.encode(), database_bytes(stack))
+            self.assertEqual(os.path.getsize(stack.db + "-wal"), 0)
+
+    def test_a_left_chat_stays_for_its_operator_until_the_hour_is_over(self):
+        with Stack() as stack:
+            body = stack.open_session()
+            stack.request("POST", "/api/session/leave", {"quick": False}, token=body["token"])
+            run_purge(stack)
+            self.assertEqual(stack.sql("SELECT count(*) FROM sessions WHERE public_id = ?", body["session"]), [(1,)])
+
+    def test_purge_prints_an_error_and_fails_on_a_missing_database(self):
+        with Stack() as stack:
+            env = dict(stack.program_env(), ABRI_DB=os.path.join(stack.dir, "nowhere", "abri.db"))
+            done = subprocess.run([os.path.join(BIN, "purge")], env=env, capture_output=True, text=True)
+            self.assertEqual(done.returncode, 1)
+            self.assertIn("purge:", done.stderr)
+            self.assertEqual(done.stdout, "")
+
+    def test_admin_endpoint_purges_from_loopback(self):
+        with Stack() as stack:
+            body = stack.open_session()
+            stack.sql("UPDATE sessions SET last_seen = last_seen - 5000 WHERE public_id = ?", body["session"])
+            status, answer, _ = stack.request("POST", "/api/admin/purge")
+            self.assertEqual(status, 200)
+            self.assertEqual(answer["sessions"], 1)
+            self.assertTrue(answer["scrubbed"])
+            self.assertEqual(stack.request("GET", "/api/admin/purge")[0], 405)
+
+
+class PurgeUnderLoad(unittest.TestCase):
+    def test_purging_100000_sessions_while_visitors_send_loses_nothing(self):
+        with Stack() as stack:
+            now = int(time.time())
+            with sqlite3.connect(stack.db, timeout=30) as db:
+                unit = db.execute("SELECT id FROM units LIMIT 1").fetchone()[0]
+                db.executemany(
+                    "INSERT INTO sessions (public_id, token_hash, unit_id, role, created_at, last_seen) "
+                    "VALUES (?, ?, ?, 'victim', ?, ?)",
+                    (("p%09d" % i, "H%063d" % i, unit, now - 90000, now - 90000) for i in range(100000)))
+                first = db.execute("SELECT min(id) FROM sessions").fetchone()[0]
+                db.executemany("INSERT INTO messages (session_id, sender, text, at) VALUES (?, 'visitor', ?, ?)",
+                               ((first + i // 3, "old message %d" % i, now - 90000) for i in range(300000)))
+            visitors = [stack.open_session()["token"] for _ in range(8)]
+            acknowledged, failures = [], []
+            stop = threading.Event()
+
+            def keep_sending(token):
+                n = 0
+                while not stop.is_set():
+                    text = "live %s %d" % (token[:6], n)
+                    status, body, _ = stack.request("POST", "/api/messages", {"text": text}, token=token)
+                    if status == 201:
+                        acknowledged.append((token, body["id"], text))
+                    else:
+                        failures.append((status, body))
+                    n += 1
+
+            threads = [threading.Thread(target=keep_sending, args=(t,)) for t in visitors]
+            for t in threads:
+                t.start()
+            purges = [subprocess.Popen([os.path.join(BIN, "purge")], env=stack.program_env(),
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+            outputs = [p.communicate(timeout=300) for p in purges]
+            stop.set()
+            for t in threads:
+                t.join()
+            self.assertEqual([p.returncode for p in purges], [0, 0], outputs)
+            self.assertEqual(failures, [])
+            self.assertGreater(len(acknowledged), 50)
+            erased = sum(int(out.split()[2]) for out, _ in outputs)
+            self.assertEqual(erased, 100000)
+            self.assertEqual(stack.sql("SELECT count(*) FROM sessions WHERE public_id GLOB 'p*'"), [(0,)])
+            self.assertEqual(stack.sql("SELECT count(*) FROM messages WHERE text LIKE 'old message%'"), [(0,)])
+            for token in visitors:
+                status, body, _ = stack.request("GET", "/api/messages?after=0&wait=0", token=token)
+                self.assertEqual(status, 200)
+                got = {(m["id"], m["text"]) for m in body["messages"]}
+                mine = {(i, text) for t, i, text in acknowledged if t == token}
+                self.assertTrue(mine <= got, "acknowledged messages missing after the purge")
+
+
+if __name__ == "__main__":
+    unittest.main()
