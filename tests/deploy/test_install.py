@@ -70,22 +70,24 @@ def wait_for(predicate, timeout=10.0, what='condition'):
 # PrivateNetwork=yes, applied by hand to the installed programs so that a
 # program that needs more than the units allow fails here, not in production.
 
-def syscall_set(name, seen=None):
-    """The system calls of a systemd filter set, nested sets expanded."""
-    seen = set() if seen is None else seen
-    out = subprocess.run(['systemd-analyze', 'syscall-filter', name], check=True,
+def syscall_sets():
+    """systemd's filter sets, {"@name": {members}}, from one listing."""
+    out = subprocess.run(['systemd-analyze', 'syscall-filter'], check=True,
                          stdout=subprocess.PIPE, text=True).stdout
-    calls = set()
-    for line in out.splitlines()[1:]:
-        line = line.strip()
-        if not line or line.startswith('#'):
-            continue
+    sets, current = {}, None
+    for line in out.splitlines():
         if line.startswith('@'):
-            if line not in seen:
-                seen.add(line)
-                calls |= syscall_set(line, seen)
-        else:
-            calls.add(line)
+            current = sets.setdefault(line.strip(), set())
+        elif current is not None and line.strip() and not line.strip().startswith('#'):
+            current.add(line.strip())
+    return sets
+
+
+def syscall_set(sets, name):
+    """The system calls of one set, nested sets expanded."""
+    calls = set()
+    for member in sets.get(name, ()):
+        calls |= syscall_set(sets, member) if member.startswith('@') else {member}
     return calls
 
 
@@ -97,7 +99,9 @@ def seccomp_filter():
             or not os.path.exists(header):
         return None
     numbers = dict(re.findall(r'#define __NR_(\w+) (\d+)', read(header)))
-    allowed = syscall_set('@system-service') - syscall_set('@privileged') - syscall_set('@resources')
+    sets = syscall_sets()
+    allowed = syscall_set(sets, '@system-service') - syscall_set(sets, '@privileged') \
+        - syscall_set(sets, '@resources')
     ld_abs, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06
     allow, deny = 0x7fff0000, 0x00050000 | 1  # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO|EPERM
     prog = [(ld_abs, 0, 0, 4), (jeq, 1, 0, 0xc000003e), (ret, 0, 0, deny),  # arch x86-64
@@ -513,6 +517,30 @@ http {{
         self.assertTrue(os.path.exists(env_file + '.dist'))
         self.assertIn('kept your /etc/abri/abri.env', output)
         self.assertFalse(os.path.exists(dest + SITE + '.dist'))  # unchanged: nothing to keep
+
+    def test_sysusers_and_tmpfiles_make_the_user_and_its_directory(self):
+        # What `make install` runs as root, here in a scratch root.
+        if self.CGI or not (shutil.which('systemd-sysusers') and shutil.which('systemd-tmpfiles')):
+            self.skipTest('checked once, where systemd-sysusers and systemd-tmpfiles exist')
+        root = os.path.join(self.tmp, 'sysroot')
+        os.makedirs(root + '/etc')
+        for name in ('passwd', 'group', 'shadow', 'gshadow'):
+            if os.path.exists('/etc/' + name):
+                shutil.copy('/etc/' + name, root + '/etc/' + name)
+        for tool, conf in (('systemd-sysusers', '/etc/sysusers.d/abri.conf'),
+                           ('systemd-tmpfiles', '/etc/tmpfiles.d/abri.conf')):
+            shutil.copytree(os.path.dirname(self.at(conf)), root + os.path.dirname(conf),
+                            dirs_exist_ok=True)
+            argv = [tool, '--root=' + root] + (['--create'] if tool == 'systemd-tmpfiles' else [])
+            run = subprocess.run(argv + [root + conf], stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, text=True)
+            self.assertEqual(run.returncode, 0, run.stdout)
+        users = [l.split(':') for l in read(root + '/etc/passwd').splitlines()]
+        abri = [u for u in users if u[0] == 'abri']
+        self.assertEqual(len(abri), 1, 'no user abri')
+        self.assertEqual((abri[0][5], abri[0][6]), (STATE, '/usr/sbin/nologin'))
+        st = os.stat(root + STATE)
+        self.assertEqual((st.st_mode & 0o777, st.st_uid), (0o700, int(abri[0][2])))
 
     def test_nginx_t_accepts_the_site(self):
         run = subprocess.run(self.nginx_argv + ['-t'], stdout=subprocess.PIPE,
