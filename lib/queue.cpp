@@ -95,6 +95,12 @@ Snapshot read(store::Db& db, std::int64_t agent_id, std::optional<std::int64_t> 
     Snapshot snapshot;
     ReadTransaction transaction(db);
     snapshot.cursor = pulse::latest(db);
+    if (after && *after == snapshot.cursor) {
+        // No pulse since the client's cursor: it has every message already
+        // (also when the purge has emptied the feed and the cursor is 0).
+        read_queue(db, snapshot, agent_id, now, ttl);
+        return snapshot;
+    }
     std::optional<std::int64_t> upto;
     if (after == 0) {
         upto = 0;  // a client that has nothing, e.g. before the first pulse

@@ -308,6 +308,18 @@ BOOST_AUTO_TEST_CASE(cursor_zero_on_an_empty_database_waits) {
     BOOST_TEST(!first.changed);
 }
 
+BOOST_AUTO_TEST_CASE(cursor_zero_after_the_feed_was_purged_does_not_resend_everything) {
+    const auto s = open(a);
+    claim(alice, s);
+    const auto full = read(alice);
+    store::Query(db, "DELETE FROM pulses").run();
+    const auto emptied = read(alice, full.cursor);
+    BOOST_TEST(emptied.cursor == 0);
+    const auto next = read(alice, emptied.cursor);
+    BOOST_TEST(!next.changed);
+    BOOST_TEST(next.messages.empty());
+}
+
 BOOST_AUTO_TEST_CASE(same_view_ignores_nothing_that_matters) {
     const auto s = open(a);
     const auto first = read(alice);
