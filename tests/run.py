@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -39,6 +40,20 @@ def unit_tests():
     count("unit (Boost.Test)", passed, failed)
 
 
+class TimedResult(unittest.TextTestResult):
+    """Records each test's duration, so the slowest can be named."""
+
+    durations = []
+
+    def startTest(self, test):
+        self._started = time.monotonic()
+        super().startTest(test)
+
+    def stopTest(self, test):
+        TimedResult.durations.append((time.monotonic() - self._started, test.id()))
+        super().stopTest(test)
+
+
 def python_tests():
     loader = unittest.TestLoader()
     suite = unittest.TestSuite()
@@ -46,7 +61,10 @@ def python_tests():
         path = os.path.join(HERE, folder)
         if os.path.isdir(path):
             suite.addTests(loader.discover(path, pattern="test_*.py", top_level_dir=path))
-    result = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(suite)
+    result = unittest.TextTestRunner(verbosity=2, stream=sys.stdout, resultclass=TimedResult).run(suite)
+    print("slowest:")
+    for seconds, name in sorted(TimedResult.durations, reverse=True)[:8]:
+        print("  %6.1f s  %s" % (seconds, name))
     failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
     count("integration (unittest)", result.testsRun - failed - len(result.skipped), failed)
 
