@@ -7,7 +7,7 @@
 #   make clean
 
 PORT ?= 8080
-ABRI_DB ?= $(CURDIR)/var/abri.db
+ABRI_DB ?= $(CURDIR)/var/db/abri.db
 export ABRI_DB
 
 CXX ?= g++
@@ -16,7 +16,7 @@ CXX := g++
 endif
 CXXFLAGS ?= -O2 -g
 WARNINGS := -Wall -Wextra -Wshadow -Wconversion -Werror
-CPPFLAGS += -MMD -MP -Ilib -Ibuild/gen -DABRI_DEFAULT_DB='"$(CURDIR)/var/abri.db"'
+CPPFLAGS += -MMD -MP -Ilib -Ibuild/gen -DABRI_DEFAULT_DB='"$(CURDIR)/var/db/abri.db"'
 LDLIBS := -lfcgi -lsqlite3 -lsodium -pthread
 
 ifdef SANITIZE

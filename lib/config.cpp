@@ -6,7 +6,7 @@
 #include <stdexcept>
 
 #ifndef ABRI_DEFAULT_DB
-#define ABRI_DEFAULT_DB "var/abri.db"
+#define ABRI_DEFAULT_DB "var/db/abri.db"
 #endif
 
 namespace abri {

@@ -3,7 +3,7 @@
 # configuration of deploy/nginx/ plus every FastCGI program on its unix
 # socket, restarted if it dies. Stops everything on Ctrl-C or SIGTERM.
 #
-#   PORT=8080 BIN=bin ABRI_DB=var/abri.db deploy/dev/stack.sh [--demo]
+#   PORT=8080 BIN=bin ABRI_DB=var/db/abri.db deploy/dev/stack.sh [--demo]
 #
 # PREFIX (default var/run-$PORT) holds the generated configuration, the
 # sockets (run/), nginx's logs (log/) and temporary files. --demo fills a
@@ -14,7 +14,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 PORT=${PORT:-8080}
 BIN=${BIN:-$root/bin}
-ABRI_DB=${ABRI_DB:-$root/var/abri.db}
+ABRI_DB=${ABRI_DB:-$root/var/db/abri.db}
 PREFIX=${PREFIX:-$root/var/run-$PORT}
 WWW=${WWW:-$root/www}
 export ABRI_DB
@@ -37,7 +37,13 @@ nginx_user=""
 if [ "$(id -u)" = 0 ] && getent group www-data >/dev/null; then
     chgrp www-data "$PREFIX/run"
     chmod 2750 "$PREFIX/run"
-    nginx_user="user www-data www-data;"
+    if runuser -u www-data -- test -x "$PREFIX/run" -a -r "$WWW/index.html" 2>/dev/null; then
+        nginx_user="user www-data www-data;"
+    else
+        # A checkout under a private directory: www-data cannot reach it.
+        say "note: www-data cannot reach $PREFIX or $WWW; nginx's workers run as root"
+        nginx_user="user root root;"
+    fi
 fi
 
 subst() {
