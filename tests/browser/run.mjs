@@ -40,7 +40,7 @@ const AGENT_PASSWORD = process.env.ABRI_AGENT_PASSWORD;
 const CHROMIUM = process.env.ABRI_CHROMIUM || '/usr/bin/chromium';
 const ONLY = process.env.ABRI_TEST_ONLY || '';
 const TEST_TIMEOUT_MS = 90000;
-const STEP_MS = 15000;            // how long one expected change may take
+const STEP_MS = 20000;            // how long one expected change may take (CI may be loaded)
 
 if (!BASE) {
   console.error('run.mjs: set ABRI_URL to the base URL of a running stack (deploy/dev/stack.sh)');
@@ -55,8 +55,14 @@ async function startStandIn() {
   if (wanted && !['127.0.0.1', 'localhost', '[::1]'].includes(wanted.hostname)) {
     throw new Error('ABRI_EXIT_URL must be a loopback address: the runner serves it');
   }
-  const server = http.createServer((req, res) => {
+  const server = http.createServer(async (req, res) => {
     const start = req.url.startsWith('/start');
+    if (!start && standIn && standIn.noContent) {
+      // 204 to a navigation: the browser stays on the page it was leaving.
+      standIn.noContent = false;
+      res.writeHead(204);
+      return res.end();
+    }
     res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
     res.end(`<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>${start ? 'Avant' : 'Météo'}</title></head>` +
       `<body><h1>${start ? 'Une page visitée avant' : 'Prévisions météo'}</h1></body></html>`);
@@ -460,6 +466,43 @@ test('quick_exit_by_shift_three_times_lands_on_neutral_page', async () => {
     await waitText(p, '#exit-status', /encore 1 fois/, 'second Shift announced');
     await p.keyboard.press('Shift');
   });
+  await page.context().close();
+});
+
+// Whether the page's JavaScript heap still holds any of `needles`.
+async function heapHolds(page, needles) {
+  // waitText's RegExp runs in the page: forget its last subject string.
+  await page.evaluate(() => /-/.test('-'));
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('HeapProfiler.enable');
+  await cdp.send('HeapProfiler.collectGarbage');
+  let snapshot = '';
+  cdp.on('HeapProfiler.addHeapSnapshotChunk', (e) => { snapshot += e.chunk; });
+  await cdp.send('HeapProfiler.takeHeapSnapshot', { reportProgress: false });
+  await cdp.detach();
+  return needles.filter((n) => snapshot.includes(n));
+}
+
+test('quick_exit_blanks_the_page_and_drops_the_conversation_at_once', async () => {
+  const page = await newPage();
+  const { op, session, token } = await chatWithOperator(page);
+  const secret = 'Secret-' + Math.random().toString(36).slice(2);
+  await op.say(session, secret);
+  await waitText(page, '#log', new RegExp(secret), 'the reply');
+  check((await heapHolds(page, [token])).length === 1, 'the heap probe does not find the token of a live chat');
+  // The neutral site answers 204 this once, so the browser stays on the
+  // left page and what remains of it can be looked at.
+  standIn.noContent = true;
+  const dom = await page.evaluate(() => {
+    document.getElementById('exit').click();
+    return { text: document.body.innerText.trim(), elements: document.body.querySelectorAll('*').length };
+  });
+  check(dom.text === 'Chargement…' && dom.elements === 1, `the page is not blank right after the click: ${JSON.stringify(dom)}`);
+  await op.waitMessage(session, (m) => m.from === 'system' && /rapide|urgence|quick/i.test(m.text), 'the quick-exit message');
+  for (const until = Date.now() + STEP_MS; standIn.noContent && Date.now() < until;) await page.waitForTimeout(50);
+  check(!standIn.noContent, 'the page never went to the neutral site');
+  const left = await heapHolds(page, [secret, token]);
+  check(!left.length, `still in the page's memory: ${left.map((x) => (x === token ? 'the token' : 'the message')).join(', ')}`);
   await page.context().close();
 });
 
