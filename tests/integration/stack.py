@@ -12,6 +12,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.environ.get("ABRI_BIN", os.path.join(ROOT, "bin"))
@@ -137,3 +138,17 @@ class Stack:
         if status != 201:
             raise AssertionError("POST /api/session answered %d %r" % (status, body))
         return body
+
+
+class StackCase(unittest.TestCase):
+    """Tests of one class share one stack, started once for them."""
+
+    stack_env = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.stack = Stack(env=cls.stack_env).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.stack.stop()

@@ -6,18 +6,10 @@ import threading
 import time
 import unittest
 
-from stack import BIN, Stack
+from stack import BIN, Stack, StackCase
 
 
-class VictimFlow(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.stack = Stack().start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.stack.stop()
-
+class VictimFlow(StackCase):
     def send(self, token, text):
         return self.stack.request("POST", "/api/messages", {"text": text}, token=token)
 
@@ -170,15 +162,7 @@ class VictimFlow(unittest.TestCase):
         self.assertNotIn(token, self.stack.read_log())
 
 
-class Routing(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.stack = Stack().start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.stack.stop()
-
+class Routing(StackCase):
     def unit_of(self, postcode):
         return self.stack.open_session(postcode)["unit"]["name"]
 
@@ -230,17 +214,13 @@ class Routing(unittest.TestCase):
             self.assertIn(body["unit"]["kind"], ("police", "gendarmerie"))
 
 
-class BadInput(unittest.TestCase):
+class BadInput(StackCase):
     """Each bad input gets its status and the contract's error shape."""
 
     @classmethod
     def setUpClass(cls):
-        cls.stack = Stack().start()
+        super().setUpClass()
         cls.token = cls.stack.open_session()["token"]
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.stack.stop()
 
     def assertError(self, answer, status, code=None):
         got_status, body, headers = answer
@@ -382,15 +362,7 @@ class Expiry(unittest.TestCase):
             self.assertEqual(status, 401)
 
 
-class Abrictl(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.stack = Stack().start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.stack.stop()
-
+class Abrictl(StackCase):
     def test_init_twice_says_nothing_to_do(self):
         status, out, _ = self.stack.ctl("init")
         self.assertEqual(status, 0)
