@@ -34,22 +34,6 @@ std::string bounded(const char* value) {
     return length > limits::kMaxParamBytes ? std::string{} : std::string(value, length);
 }
 
-// Fills the request from a parameter lookup (FastCGI params or CGI env).
-template <typename Lookup>
-void read_params(http::Request& request, Lookup param) {
-    request.method = bounded(param("REQUEST_METHOD"));
-    std::string uri = bounded(param("REQUEST_URI"));
-    const auto question = uri.find('?');
-    request.path = uri.substr(0, question);
-    request.query = bounded(param("QUERY_STRING"));
-    request.content_type = bounded(param("CONTENT_TYPE"));
-    request.authorization = bounded(param("HTTP_AUTHORIZATION"));
-    request.cookie = bounded(param("HTTP_COOKIE"));
-    request.csrf = bounded(param("HTTP_X_ABRI_CSRF"));
-    const std::string https = bounded(param("HTTPS"));
-    request.https = !https.empty() && https != "off";
-}
-
 class FcgiExchange final : public longpoll::Exchange {
 public:
     explicit FcgiExchange(int listen_fd) { FCGX_InitRequest(&request_, listen_fd, 0); }
@@ -63,7 +47,7 @@ public:
     // Reads parameters and at most one byte more than the body limit.
     // False when the body is too large.
     bool read() {
-        read_params(request, [this](const char* name) { return FCGX_GetParam(name, request_.envp); });
+        request = request_from_params([this](const char* name) { return FCGX_GetParam(name, request_.envp); });
         std::string& body = request.body;
         char chunk[4096];
         for (;;) {
@@ -91,7 +75,7 @@ class CgiExchange final : public longpoll::Exchange {
 public:
     explicit CgiExchange(std::promise<void>& done) : done_(done) {}
     bool read() {
-        read_params(request, [](const char* name) { return std::getenv(name); });
+        request = request_from_params([](const char* name) { return std::getenv(name); });
         const char* length = std::getenv("CONTENT_LENGTH");
         const long expected = length ? std::atol(length) : 0;
         if (expected < 0 || static_cast<std::size_t>(expected) > limits::kMaxBodyBytes) return false;
@@ -209,6 +193,22 @@ int listen_on(const std::string& path) {
 }
 
 }  // namespace
+
+http::Request request_from_params(const std::function<const char*(const char*)>& param) {
+    http::Request request;
+    request.method = bounded(param("REQUEST_METHOD"));
+    std::string uri = bounded(param("REQUEST_URI"));
+    const auto question = uri.find('?');
+    request.path = uri.substr(0, question);
+    request.query = bounded(param("QUERY_STRING"));
+    request.content_type = bounded(param("CONTENT_TYPE"));
+    request.authorization = bounded(param("HTTP_AUTHORIZATION"));
+    request.cookie = bounded(param("HTTP_COOKIE"));
+    request.csrf = bounded(param("HTTP_X_ABRI_CSRF"));
+    const std::string https = bounded(param("HTTPS"));
+    request.https = !https.empty() && https != "off";
+    return request;
+}
 
 std::int64_t now() { return static_cast<std::int64_t>(std::time(nullptr)); }
 

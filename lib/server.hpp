@@ -23,6 +23,13 @@ using Handler = std::function<Outcome(const http::Request&)>;
 // the program. Returns the process exit status.
 int serve(const std::string& program, const Config& config, const std::function<Handler()>& setup);
 
+// What a program reads of a request's parameters, through `param` (libfcgi's
+// FCGX_GetParam or the CGI environment): each value bounded by
+// limits::kMaxParamBytes (a longer one reads as empty), the path cut at
+// '?'. No address or user agent is ever asked for. tests/fuzz/params.cpp
+// drives it.
+http::Request request_from_params(const std::function<const char*(const char*)>& param);
+
 // Seconds since the epoch: the clock of every stored time.
 std::int64_t now();
 
