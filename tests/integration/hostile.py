@@ -1,0 +1,181 @@
+"""What the hostile tests (test_hostile_*.py) share: the contract's error
+shape, the programs' process ids, raw HTTP, an operator's browser, and
+small filesystems to fill or break under a stack's database."""
+import contextlib
+import os
+import socket
+import subprocess
+import time
+
+from stack import Stack
+
+PASSWORD = "un mot de passe assez long"
+
+
+def assert_error(test, answer, status, code=None):
+    """The contract's one error shape, and nothing more: no data leaks out
+    of a refused call."""
+    got, body, headers = answer
+    if isinstance(status, int):
+        status = (status,)
+    test.assertIn(got, status, body)
+    test.assertTrue(headers.get("Content-Type", "").startswith("application/json"), (got, headers, body))
+    test.assertIsInstance(body, dict, body)
+    test.assertEqual(set(body), {"error"}, body)
+    test.assertEqual(set(body["error"]), {"code", "message"}, body)
+    test.assertTrue(body["error"]["message"])
+    if code:
+        test.assertEqual(body["error"]["code"], code, body)
+    test.assertNotIn("Set-Cookie", headers)
+
+
+def pids(stack, name):
+    """Process ids of the FastCGI program `name` of this stack."""
+    needle = ("%s/run/%s.sock" % (stack.prefix, name)).encode()
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % entry, "rb") as f:
+                args = f.read().split(b"\0")
+        except OSError:
+            continue
+        if needle in args and os.path.basename(args[0].decode(errors="replace")) == name:
+            found.append(int(entry))
+    return found
+
+
+def pid(stack, name):
+    found = pids(stack, name)
+    if len(found) != 1:
+        raise AssertionError("expected one %s process, found %r" % (name, found))
+    return found[0]
+
+
+def wait_for(predicate, timeout=15, step=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step)
+    return predicate()
+
+
+def restarted(stack, name, old_pid, timeout=15):
+    """The new process id once stack.sh has started `name` again and it answers."""
+    def new_pid():
+        found = pids(stack, name)
+        return found[0] if len(found) == 1 and found[0] != old_pid else None
+    return wait_for(new_pid, timeout)
+
+
+def open_fds(process_id):
+    return len(os.listdir("/proc/%d/fd" % process_id))
+
+
+def raw_http(stack, data, timeout=10):
+    """Sends bytes as they are; returns (status, headers dict, body bytes)."""
+    with socket.create_connection(("127.0.0.1", stack.port), timeout=timeout) as s:
+        s.sendall(data)
+        chunks = []
+        try:
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        except socket.timeout:
+            pass
+    reply = b"".join(chunks)
+    head, _, body = reply.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1]) if lines and len(lines[0].split()) > 1 else 0
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return status, headers, body
+
+
+def add_operator(stack, username, *units):
+    args = ["agent", "add", username]
+    for unit in units:
+        args += ["--unit", unit]
+    status, out, err = stack.ctl(*args, stdin=PASSWORD + "\n")
+    if status != 0:
+        raise AssertionError("abrictl agent add: %s %s" % (out, err))
+
+
+class Operator:
+    """One logged-in browser of an operator: its cookie and CSRF value."""
+
+    def __init__(self, stack, username, password=PASSWORD):
+        self.stack = stack
+        status, body, headers = stack.request("POST", "/api/agent/login", {"username": username, "password": password})
+        if status != 200:
+            raise AssertionError("login of %s: %d %r" % (username, status, body))
+        self.cookie = headers["Set-Cookie"].split(";")[0]
+        self.csrf = body["csrf"]
+
+    def headers(self, csrf=True):
+        h = {"Cookie": self.cookie}
+        if csrf:
+            h["X-Abri-CSRF"] = self.csrf
+        return h
+
+    def call(self, method, path, body=None, csrf=True):
+        return self.stack.request(method, path, body, headers=self.headers(csrf))
+
+
+@contextlib.contextmanager
+def filesystem_under_database(stack, kind, size_mb):
+    """Mounts a small filesystem where the stack's database will live
+    (before start): "tmpfs" (to fill) or "ext4" on a loop file (to turn
+    read-only). Yields the mount point, or None when mounting is not
+    possible here (not root, no loop device): the caller skips."""
+    directory = os.path.dirname(stack.db)
+    os.makedirs(directory, exist_ok=True)
+    image = os.path.join(stack.dir, "fs.img")
+    if kind == "tmpfs":
+        command = ["mount", "-t", "tmpfs", "-o", "size=%dm,mode=0700" % size_mb, "tmpfs", directory]
+    else:
+        with open(image, "wb") as f:
+            f.truncate(size_mb * 1024 * 1024)
+        made = subprocess.run(["mkfs.ext4", "-q", "-F", image], capture_output=True)
+        if made.returncode != 0:
+            yield None
+            return
+        command = ["mount", "-o", "loop,errors=remount-ro", image, directory]
+    if os.geteuid() != 0 or subprocess.run(command, capture_output=True).returncode != 0:
+        yield None
+        return
+    try:
+        yield directory
+    finally:
+        stop_processes(stack)
+        subprocess.run(["umount", "-l", directory], capture_output=True)
+
+
+def stop_processes(stack):
+    """Stops nginx and the programs, keeping the files (Stack.stop() removes
+    them): the database can then be checked as they left it."""
+    import signal
+    if stack.process and stack.process.poll() is None:
+        os.killpg(stack.process.pid, signal.SIGTERM)
+        try:
+            stack.process.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(stack.process.pid, signal.SIGKILL)
+            stack.process.wait()
+
+
+def integrity(db_path):
+    import sqlite3
+    with contextlib.closing(sqlite3.connect(db_path, timeout=10)) as db:
+        return db.execute("PRAGMA integrity_check").fetchall()
+
+
+__all__ = ["Stack", "assert_error", "pids", "pid", "restarted", "wait_for", "open_fds", "raw_http",
+           "add_operator", "Operator", "filesystem_under_database", "stop_processes", "integrity", "PASSWORD"]

@@ -1,0 +1,200 @@
+"""Hostile input: the fuzz corpus and every fuzz regression replayed through
+the real parsers of lib/ (tests/fuzz/), and the shapes that break parsers
+sent through the real nginx to every endpoint that reads a body. Each is
+refused with 400 (or 413/415) in the contract's JSON shape, at once, and
+no program dies."""
+import glob
+import json
+import os
+import subprocess
+import time
+import unittest
+
+from hostile import Operator, Stack, add_operator, assert_error, pid, raw_http
+from stack import BIN, ROOT
+
+FUZZ = os.path.join(ROOT, "tests", "fuzz")
+
+
+def build_dir():
+    """build/rel or build/san, as the Makefile chose for $(BIN)."""
+    unit = os.environ.get("ABRI_UNIT_TESTS")
+    if unit:
+        return os.path.dirname(unit)
+    return os.path.join(ROOT, "build", "san" if os.path.basename(BIN.rstrip("/")) == "san" else "rel")
+
+
+def fuzz_targets():
+    return sorted(os.path.splitext(os.path.basename(p))[0] for p in glob.glob(os.path.join(FUZZ, "*.cpp"))
+                  if os.path.basename(p) != "replay.cpp")
+
+
+class FuzzRegressions(unittest.TestCase):
+    """STYLE.md rule 9: every input that once crashed a target, and the
+    whole corpus, runs again at every `make test` (sanitized with
+    SANITIZE=1)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.build = build_dir()
+        missing = [t for t in fuzz_targets() if not os.path.exists(os.path.join(cls.build, "fuzz-replay", t))]
+        if missing:
+            args = ["make", "-s", "--no-print-directory", "-C", ROOT, "fuzz-replay"]
+            if cls.build.endswith("san"):
+                args.append("SANITIZE=1")
+            subprocess.run(args, check=True, capture_output=True)
+
+    def test_every_target_has_a_seed_corpus(self):
+        for target in fuzz_targets():
+            with self.subTest(target=target):
+                self.assertTrue(os.listdir(os.path.join(FUZZ, "corpus", target)))
+                self.assertTrue(os.path.isdir(os.path.join(FUZZ, "regressions", target)))
+
+    def test_corpus_and_regression_inputs_replay_without_a_failure(self):
+        for target in fuzz_targets():
+            with self.subTest(target=target):
+                done = subprocess.run([os.path.join(self.build, "fuzz-replay", target),
+                                       os.path.join(FUZZ, "corpus", target),
+                                       os.path.join(FUZZ, "regressions", target)],
+                                      capture_output=True, text=True, timeout=300)
+                last_input = done.stderr.strip().splitlines()[-1:] if done.returncode else ""
+                self.assertEqual(done.returncode, 0, "%s failed on %s:\n%s" % (target, last_input, done.stderr[-3000:]))
+                self.assertRegex(done.stdout, r"^[1-9][0-9]* inputs replayed")
+
+
+def nested(depth, inner=b"1"):
+    return b"[" * depth + inner + b"]" * depth
+
+
+class HostileBodies(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.stack = Stack().start()
+        add_operator(cls.stack, "hostile", "PP-75")
+        cls.token = cls.stack.open_session("75011")["token"]
+        cls.leave_token = cls.stack.open_session("75011")["token"]  # must survive every refused leave
+        cls.session = cls.stack.open_session("75011")["session"]
+        cls.operator = Operator(cls.stack, "hostile")
+        cls.pids = {name: pid(cls.stack, name) for name in ("session", "messages", "agent")}
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.stack.stop()
+
+    def post(self, path, raw, content_type="application/json"):
+        token = self.leave_token if path == "/api/session/leave" else self.token
+        headers = {"Content-Type": content_type, "Authorization": "Bearer " + token}
+        if path.startswith("/api/agent/"):
+            headers = dict(self.operator.headers(), **{"Content-Type": content_type})
+        return self.stack.request("POST", path, raw=raw, headers=headers)
+
+    def endpoints(self):
+        """Every endpoint that reads a JSON body, with the name of one of its fields."""
+        return [("/api/session", "postcode"), ("/api/messages", "text"), ("/api/session/leave", "quick"),
+                ("/api/agent/login", "username"), ("/api/agent/sessions/%s/messages" % self.session, "text"),
+                ("/api/agent/sessions/%s/transfer" % self.session, "unit")]
+
+    def assert_programs_alive(self):
+        for name, old in self.pids.items():
+            self.assertEqual(pid(self.stack, name), old, "%s was restarted" % name)
+        self.assertNotIn("stopped", self.stack.read_log())
+
+    def test_json_nested_deep_is_refused_at_once_on_every_endpoint(self):
+        for path, field in self.endpoints():
+            # The body limit (16 KiB) allows about 8000 levels: each is refused
+            # as soon as the parser passes the depth limit (lib/limits.hpp).
+            for depth in (5, 64, 8000):
+                for body in (nested(depth), b'{"%s":' % field.encode() + nested(depth) + b"}",
+                             b'{"%s":' % field.encode() + b'{"a":' * depth + b"1" + b"}" * depth + b"}"):
+                    with self.subTest(path=path, depth=depth, start=body[:12]):
+                        if len(body) > 16 * 1024:
+                            continue
+                        start = time.monotonic()
+                        assert_error(self, self.post(path, body), 400)
+                        self.assertLess(time.monotonic() - start, 2)
+        self.assert_programs_alive()
+
+    def test_shapes_that_break_parsers_are_400(self):
+        shapes = [
+            b'{"text":"a\x00b"}', b"{\x00}",                 # NUL bytes
+            b'{"text":"\\ud800"}', b'{"text":"\\udc00\\ud800"}',  # lone surrogates
+            b'{"text":"caf\xe9"}', b'{"text":"\xed\xa0\x80"}', b'{"text":"\xc0\xaf"}',  # invalid UTF-8
+            b'{"text":1e999999}', b'{"text":' + b"9" * 5000 + b"}", b'{"text":-}',  # numbers
+            b'{"' + b"k" * 15000 + b'":1}',                  # a huge key
+            b'{"text":"a"}x', b"{}{}", b'""', b"null", b"[]", b"1", b"",  # not one object
+            b'{"text":"a', b'{"text"', b"{", b"}", b"]",     # cut short
+            b'{/*c*/"text":"a"}', b'{"text":NaN}', b"{'text':'a'}",  # not JSON
+            json.dumps({k: "x" for k in "abcdefghijk"}).encode(),  # too many fields
+            b'{"text":{"text":{"text":{"text":"deep"}}}}',
+        ]
+        for path, _ in self.endpoints():
+            for raw in shapes:
+                with self.subTest(path=path, body=raw[:40]):
+                    if raw == b"" and path == "/api/session/leave":
+                        continue  # an empty leave is the keepalive beacon
+                    assert_error(self, self.post(path, raw), 400)
+        self.assert_programs_alive()
+        # Nothing was acted upon: the visitor who "left" in every way is still there.
+        self.assertEqual(self.stack.request("GET", "/api/messages?wait=0", token=self.leave_token)[0], 200)
+
+    def test_bodies_over_the_limit_or_not_json_are_413_and_415(self):
+        for path, field in self.endpoints():
+            with self.subTest(path=path):
+                big = json.dumps({field: "x" * 17000}).encode()
+                assert_error(self, self.post(path, big), 413)
+                assert_error(self, self.post(path, b'{"%s":"x"}' % field.encode(), "text/plain"), 415)
+        self.assert_programs_alive()
+
+    def test_hostile_requests_through_nginx_never_reach_the_fastcgi_abort(self):
+        # nginx writes the FastCGI records itself, its header buffers bound
+        # every parameter (8 KiB): no request through it can carry the
+        # lengths that abort libfcgi (FIELD-NOTES). Whatever the request,
+        # no program dies.
+        bearer = b"Authorization: Bearer " + self.token.encode() + b"\r\n"
+        requests = [
+            b"GET /api/messages?wait=0 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + b"A" * 8100 + b"\r\n\r\n",
+            b"GET /api/messages?wait=0 HTTP/1.1\r\nHost: x\r\nCookie: " + b"c=" + b"x" * 8100 + b"\r\n\r\n",
+            b"GET /api/messages?" + b"a=1&" * 2000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+            b"GET /api/messages?wait=0 HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-H%d: %s\r\n" % (i, b"v" * 200)
+                                                                      for i in range(150)) + b"\r\n",
+            b"POST /api/messages HTTP/1.1\r\nHost: x\r\n" + bearer + b"Content-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n" + b"".join(b"1\r\n%c\r\n" % c for c in b'{"text":"x"}') + b"0\r\n\r\n",
+            b"POST /api/messages HTTP/1.1\r\nHost: x\r\n" + bearer + b"Content-Type: application/json\r\n"
+            b"Content-Length: 99999999999999999999\r\n\r\n{}",
+            b"POST /api/messages HTTP/1.1\r\nHost: x\r\n" + bearer + b"Content-Length: 2\r\nContent-Length: 3\r\n\r\n{}",
+            b"GET /api/agent/../messages?wait=0 HTTP/1.1\r\nHost: x\r\n" + bearer + b"\r\n",
+            b"GET /api/%6Dessages?wait=0 HTTP/1.1\r\nHost: x\r\n" + bearer + b"\r\n",
+            b"GET /api/messages%00?wait=0 HTTP/1.1\r\nHost: x\r\n\r\n",
+            b"GET /api/messages?wait=0%00 HTTP/1.1\r\nHost: x\r\n" + bearer + b"\r\n",
+            b"PROPFIND /api/messages HTTP/1.1\r\nHost: x\r\n\r\n",
+            b"GET /api/health HTTP/1.1\r\nHost: x\r\nX-Abri-CSRF: " + bytes(range(0x80, 0x100)) + b"\r\n\r\n",
+            b"GET /api/agent/me HTTP/1.1\r\nHost: x\r\nCookie: abri_agent=" + b"\xff" * 43 + b"\r\n\r\n",
+            b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 64,  # a TLS hello
+        ]
+        for raw in requests:
+            with self.subTest(request=raw[:50]):
+                status, headers, _ = raw_http(self.stack, raw.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n", 1),
+                                              timeout=5)
+                self.assertNotIn(status, (500, 502), raw[:60])
+        self.assert_programs_alive()
+        # And the stack still works.
+        self.assertEqual(self.stack.request("GET", "/api/messages?wait=0", token=self.token)[0], 200)
+
+    @unittest.expectedFailure
+    def test_nginx_refusals_of_malformed_requests_are_json_too(self):
+        # KNOWN DEFECT (docs/hostile.md): nginx answers a malformed request
+        # line, a header over its buffers and an over-long URI with its own
+        # HTML page (400, 414), which the contract calls a defect; the
+        # error_page set in deploy/nginx/abri-locations.conf.in lacks 400,
+        # 414 and 494. Remove expectedFailure once it answers JSON.
+        for raw in (b"GARBAGE\r\n\r\n",
+                    b"GET /api/messages HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + b"A" * 9000 + b"\r\n\r\n",
+                    b"GET /api/messages?" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"):
+            status, headers, body = raw_http(self.stack, raw.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n", 1))
+            self.assertIn(status, (400, 414, 431))
+            self.assertTrue(headers.get("content-type", "").startswith("application/json"), (status, body[:80]))
+            self.assertEqual(set(json.loads(body)), {"error"})
+
+
+if __name__ == "__main__":
+    unittest.main()
