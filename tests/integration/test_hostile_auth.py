@@ -1,0 +1,220 @@
+"""Authorization, table-driven: every endpoint of the victims and of the
+operators (cgi/messages.cpp, cgi/agent.cpp) tried with no credentials,
+with the other side's credentials, with another session's or another
+unit's, with expired, erased, left or logged-out ones, and with a cookie
+but no (or another operator's) CSRF value. Each is refused with the
+contract's error shape, carries none of the chat's data, and changes
+nothing."""
+import hashlib
+import time
+import unittest
+
+from hostile import Operator, Stack, add_operator, assert_error
+
+SECRET = "Texte confidentiel de la session de Paris"
+SECRET_B = "Texte confidentiel de Marseille"
+
+VICTIM_ENDPOINTS = [
+    ("GET", "/api/messages?after=0&wait=0", None),
+    ("POST", "/api/messages", {"text": "intrusion"}),
+    ("POST", "/api/session/leave", {"quick": True}),
+    ("DELETE", "/api/session", None),
+]
+
+# {s}: the public id of the Paris session, held by the Paris operator.
+OPERATOR_ENDPOINTS = [
+    ("POST", "/api/agent/logout", None, True),
+    ("GET", "/api/agent/me", None, False),
+    ("GET", "/api/agent/units", None, False),
+    ("GET", "/api/agent/events?wait=0", None, False),
+    ("POST", "/api/agent/sessions/{s}/claim", None, True),
+    ("POST", "/api/agent/sessions/{s}/messages", {"text": "intrusion"}, True),
+    ("POST", "/api/agent/sessions/{s}/transfer", {"unit": "DDSP-13"}, True),
+    ("POST", "/api/agent/sessions/{s}/close", None, True),
+    ("GET", "/api/agent/sessions/{s}/export", None, False),
+]
+SESSION_ENDPOINTS = [e for e in OPERATOR_ENDPOINTS if "{s}" in e[1]]
+
+
+def cookie_hash(cookie_header):
+    """What the database keeps of an operator's cookie (lib/token.cpp)."""
+    return hashlib.blake2b(cookie_header.split("=", 1)[1].encode(), digest_size=32).hexdigest()
+
+
+def bearer(token):
+    return {"Authorization": "Bearer " + token}
+
+
+class Authorization(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.stack = Stack().start()
+        add_operator(cls.stack, "paris", "PP-75")
+        add_operator(cls.stack, "marseille", "DDSP-13")
+        cls.paris = Operator(cls.stack, "paris")
+        cls.marseille = Operator(cls.stack, "marseille")
+        # A Paris chat held by the Paris operator, a Marseille chat waiting.
+        opened = cls.stack.open_session("75011")
+        cls.token, cls.session = opened["token"], opened["session"]
+        cls.send(cls.token, SECRET)
+        status, body, _ = cls.paris.call("POST", "/api/agent/sessions/%s/claim" % cls.session)
+        assert status == 200, body
+        cls.paris.call("POST", "/api/agent/sessions/%s/messages" % cls.session, {"text": SECRET + " (réponse)"})
+        other = cls.stack.open_session("13001")
+        cls.token_b, cls.session_b = other["token"], other["session"]
+        cls.send(cls.token_b, SECRET_B)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.stack.stop()
+
+    @classmethod
+    def send(cls, token, text):
+        status, body, _ = cls.stack.request("POST", "/api/messages", {"text": text}, token=token)
+        assert status == 201, body
+
+    @classmethod
+    def snapshot(cls):
+        """What a refused call must not change."""
+        return (cls.stack.sql("SELECT public_id, state, agent_id, unit_id FROM sessions ORDER BY id"),
+                cls.stack.sql("SELECT session_id, sender, text FROM messages ORDER BY id"),
+                cls.stack.sql("SELECT count(*) FROM agent_logins"))
+
+    def setUp(self):
+        self.before = self.snapshot()
+
+    def tearDown(self):
+        self.assertEqual(self.snapshot(), self.before, "a refused call changed the database")
+
+    def call(self, method, path, body, headers):
+        return self.stack.request(method, path.replace("{s}", self.session), body, headers=headers)
+
+    def assert_refused(self, answer, status, code=None):
+        assert_error(self, answer, status, code)
+        text = str(answer[1])
+        for secret in (SECRET, SECRET_B, self.session, self.session_b, "Paris", "Marseille", "PP-75"):
+            self.assertNotIn(secret, text)
+
+    def dead_token(self, how):
+        """A victim token that no longer opens anything: expired, erased or left."""
+        token = self.stack.open_session("75011")["token"]
+        if how == "expired":
+            # Expiry is computed at every lookup: a session idle for longer
+            # than ABRI_IDLE_TTL is refused before any purge.
+            self.stack.sql("UPDATE sessions SET last_seen = last_seen - 7200, created_at = created_at - 7200 "
+                           "WHERE id = (SELECT max(id) FROM sessions)")
+        elif how == "erased":
+            self.assertEqual(self.stack.request("DELETE", "/api/session", token=token)[0], 204)
+        elif how == "left":
+            self.assertEqual(self.stack.request("POST", "/api/session/leave", {"quick": False}, token=token)[0], 204)
+        self.before = self.snapshot()
+        return token
+
+    def dead_cookie(self, how):
+        """An operator's cookie (with its CSRF) that no longer opens anything."""
+        op = Operator(self.stack, "paris")
+        if how == "expired":
+            self.stack.sql("UPDATE agent_logins SET expires_at = ? WHERE cookie_hash = ?",
+                           int(time.time()) - 1, cookie_hash(op.cookie))
+        else:
+            self.assertEqual(op.call("POST", "/api/agent/logout")[0], 204)
+        self.before = self.snapshot()
+        return op
+
+    # -- victims' endpoints ---------------------------------------------------------
+    def test_victim_endpoints_without_a_token_are_401(self):
+        for method, path, body in VICTIM_ENDPOINTS:
+            with self.subTest(method=method, path=path):
+                self.assert_refused(self.call(method, path, body, {}), 401, "session_expired")
+
+    def test_victim_endpoints_with_an_operators_cookie_are_401(self):
+        for method, path, body in VICTIM_ENDPOINTS:
+            with self.subTest(method=method, path=path):
+                self.assert_refused(self.call(method, path, body, self.paris.headers()), 401, "session_expired")
+
+    def test_victim_endpoints_with_a_malformed_or_unknown_token_are_401(self):
+        for header in ({"Authorization": "Bearer " + "A" * 43}, {"Authorization": "Bearer " + self.token + "x"},
+                       {"Authorization": "bearer " + self.token}, {"Authorization": "Basic " + self.token},
+                       {"Authorization": "Bearer " + self.session}, {"Cookie": "abri_agent=" + self.token}):
+            for method, path, body in VICTIM_ENDPOINTS:
+                with self.subTest(method=method, path=path, header=str(header)[:30]):
+                    self.assert_refused(self.call(method, path, body, header), 401, "session_expired")
+
+    def test_victim_endpoints_with_an_expired_erased_or_left_token_are_401(self):
+        for how in ("expired", "erased", "left"):
+            token = self.dead_token(how)
+            for method, path, body in VICTIM_ENDPOINTS:
+                with self.subTest(how=how, method=method, path=path):
+                    self.assert_refused(self.call(method, path, body, bearer(token)), 401, "session_expired")
+
+    def test_a_token_reaches_its_own_session_only(self):
+        # There is no session id in a victim's URL: another session's token
+        # reads that session, never this one, and a session named in the
+        # query is refused.
+        status, body, _ = self.call("GET", "/api/messages?after=0&wait=0", None, bearer(self.token_b))
+        self.assertEqual(status, 200)
+        self.assertEqual([m["text"] for m in body["messages"]], [SECRET_B])
+        self.assertNotIn(SECRET, str(body))
+        for query in ("session=" + self.session, "token=" + self.token, "after=0&wait=0&id=1"):
+            with self.subTest(query=query):
+                self.assert_refused(self.call("GET", "/api/messages?" + query, None, bearer(self.token_b)), 400)
+
+    # -- operators' endpoints -------------------------------------------------------
+    def test_operator_endpoints_without_a_cookie_are_401(self):
+        for method, path, body, _ in OPERATOR_ENDPOINTS:
+            for headers in ({}, {"X-Abri-CSRF": self.paris.csrf}):
+                with self.subTest(method=method, path=path, csrf=bool(headers)):
+                    self.assert_refused(self.call(method, path, body, headers), 401, "login_required")
+
+    def test_operator_endpoints_with_a_victims_token_are_401(self):
+        for method, path, body, _ in OPERATOR_ENDPOINTS:
+            with self.subTest(method=method, path=path):
+                self.assert_refused(self.call(method, path, body, bearer(self.token)), 401, "login_required")
+
+    def test_operator_endpoints_with_a_malformed_cookie_are_401(self):
+        for cookie in ("abri_agent=" + "A" * 43, "abri_agent=", "abri_agent=" + self.paris.cookie,
+                       self.paris.cookie.replace("abri_agent", "__Host-abri_agent"),
+                       "x" + self.paris.cookie, "abri_agent=" + self.token):
+            for method, path, body, _ in OPERATOR_ENDPOINTS:
+                with self.subTest(method=method, path=path, cookie=cookie[:30]):
+                    headers = {"Cookie": cookie, "X-Abri-CSRF": self.paris.csrf}
+                    self.assert_refused(self.call(method, path, body, headers), 401, "login_required")
+
+    def test_operator_endpoints_with_an_expired_or_logged_out_cookie_are_401(self):
+        for how in ("expired", "logged out"):
+            op = self.dead_cookie(how)
+            for method, path, body, _ in OPERATOR_ENDPOINTS:
+                with self.subTest(how=how, method=method, path=path):
+                    self.assert_refused(self.call(method, path, body, op.headers()), 401, "login_required")
+
+    def test_state_changing_calls_with_a_cookie_but_no_csrf_are_403(self):
+        for method, path, body, changes in OPERATOR_ENDPOINTS:
+            if not changes:
+                continue
+            for csrf in (None, "", self.marseille.csrf, self.paris.csrf[:-1], self.paris.csrf + "x", self.paris.cookie):
+                with self.subTest(path=path, csrf=csrf):
+                    headers = self.paris.headers(csrf=False)
+                    if csrf is not None:
+                        headers["X-Abri-CSRF"] = csrf
+                    self.assert_refused(self.call(method, path, body, headers), 403, "invalid_csrf")
+
+    def test_another_units_operator_gets_404_and_no_data_on_every_session_endpoint(self):
+        for method, path, body, _ in SESSION_ENDPOINTS:
+            with self.subTest(method=method, path=path):
+                self.assert_refused(self.call(method, path, body, self.marseille.headers()), (403, 404))
+        # Nor does the Paris chat show in the other unit's long-poll.
+        status, events, _ = self.marseille.call("GET", "/api/agent/events?wait=0")
+        self.assertEqual(status, 200)
+        self.assertNotIn(self.session, str(events))
+        self.assertNotIn(SECRET, str(events))
+
+    def test_the_holder_of_a_session_cannot_reach_another_units_session(self):
+        for method, path, body, _ in SESSION_ENDPOINTS:
+            with self.subTest(method=method, path=path):
+                answer = self.stack.request(method, path.replace("{s}", self.session_b), body,
+                                            headers=self.paris.headers())
+                self.assert_refused(answer, (403, 404))
+
+
+if __name__ == "__main__":
+    unittest.main()
