@@ -66,8 +66,8 @@ def wait_for(predicate, timeout=10.0, what='condition'):
 
 # ----- what systemd would impose, without systemd --------------------------
 # The units' SystemCallFilter=@system-service ~@privileged @resources and
-# SystemCallErrorNumber=EPERM, NoNewPrivileges=yes, User=, UMask=0077 and
-# PrivateNetwork=yes, applied by hand to the installed programs so that a
+# SystemCallErrorNumber=EPERM, NoNewPrivileges=yes, MemoryDenyWriteExecute=yes,
+# User=, UMask=0077 and PrivateNetwork=yes, applied by hand to the installed programs so that a
 # program that needs more than the units allow fails here, not in production.
 
 def syscall_sets():
@@ -136,6 +136,10 @@ def sandbox(uid, gid, no_network, bpf):
         os.umask(0o077)
         if libc.prctl(38, 1, 0, 0, 0) != 0:  # PR_SET_NO_NEW_PRIVS
             raise OSError(ctypes.get_errno(), 'PR_SET_NO_NEW_PRIVS')
+        # MemoryDenyWriteExecute=yes: PR_SET_MDWE, REFUSE_EXEC_GAIN (Linux >= 6.3;
+        # older kernels answer EINVAL and go without).
+        if libc.prctl(65, 1, 0, 0, 0) != 0 and ctypes.get_errno() != 22:
+            raise OSError(ctypes.get_errno(), 'PR_SET_MDWE')
         if filters is not None:
             prog = Prog(len(bpf), filters)
             if libc.prctl(22, 2, ctypes.byref(prog), 0, 0) != 0:  # PR_SET_SECCOMP, FILTER
