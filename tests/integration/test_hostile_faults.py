@@ -1,0 +1,263 @@
+"""Faults under the database and at the client's end. A database whose
+disk is full, that another process keeps locked for longer than the busy
+timeout, or whose filesystem turns read-only answers the JSON 503 (never
+hangs, never an HTML page) and loses nothing it acknowledged; it recovers
+by itself when the fault goes (full, locked). A client that leaves in the
+middle of a request or of a long-poll costs nothing once gone. The disk
+faults are real filesystems (tmpfs, ext4 on a loop file) mounted under
+the stack's database: skipped where mounting is not possible."""
+import os
+import socket
+import sqlite3
+import subprocess
+import threading
+import time
+import unittest
+
+from hostile import Stack, filesystem_under_database, integrity, open_fds, pid, stop_processes, wait_for
+
+BIG = "é" * 2000  # 4000 bytes, the longest text
+
+
+class Acknowledged:
+    """Sends and remembers what was acknowledged; every other answer must be
+    the JSON 503."""
+
+    def __init__(self, test, stack, token):
+        self.test, self.stack, self.token = test, stack, token
+        self.messages = []
+
+    def send(self, text):
+        status, body, headers = self.stack.request("POST", "/api/messages", {"text": text}, token=self.token,
+                                                   timeout=60)
+        if status == 201:
+            self.messages.append((body["id"], text))
+        else:
+            self.test.assertEqual(status, 503, body)
+            self.test.assertTrue(headers.get("Content-Type", "").startswith("application/json"), headers)
+            self.test.assertEqual(body["error"]["code"], "unavailable", body)
+        return status
+
+    def assert_all_stored(self, db_path):
+        with sqlite3.connect(db_path) as db:
+            stored = set(db.execute("SELECT id, text FROM messages").fetchall())
+        self.test.assertTrue(set(self.messages) <= stored, "an acknowledged message was lost")
+
+
+def fill(path):
+    """Writes zeros to `path` until the filesystem has no byte left."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        for block in (65536, 1):
+            try:
+                while True:
+                    os.write(fd, b"\0" * block)
+            except OSError:
+                pass
+    finally:
+        os.close(fd)
+
+
+class DatabaseFull(unittest.TestCase):
+    def test_full_disk_answers_503_loses_nothing_and_recovers(self):
+        stack = Stack()
+        try:
+            with filesystem_under_database(stack, "tmpfs", 4) as mount:
+                if mount is None:
+                    self.skipTest("cannot mount a tmpfs here")
+                stack.start()
+                sender = Acknowledged(self, stack, stack.open_session()["token"])
+                for _ in range(20):
+                    self.assertEqual(sender.send(BIG), 201)
+                fill(os.path.join(mount, "filler"))
+                statuses = [sender.send(BIG) for _ in range(60)]
+                self.assertIn(503, statuses, "the disk never filled up")
+                # The service keeps answering reads.
+                self.assertEqual(stack.request("GET", "/api/messages?wait=0", token=sender.token)[0], 200)
+                # Room again: it recovers by itself, without a restart.
+                os.remove(os.path.join(mount, "filler"))
+                self.assertTrue(wait_for(lambda: sender.send("de nouveau") == 201, timeout=20))
+                self.assertEqual(integrity(stack.db), [("ok",)])
+                stop_processes(stack)
+                sender.assert_all_stored(stack.db)
+                self.assertEqual(integrity(stack.db), [("ok",)])
+        finally:
+            stack.stop()
+
+
+class DatabaseReadOnly(unittest.TestCase):
+    def test_filesystem_turned_read_only_answers_503_and_loses_nothing(self):
+        stack = Stack()
+        try:
+            with filesystem_under_database(stack, "ext4", 16) as mount:
+                if mount is None:
+                    self.skipTest("cannot mount an ext4 loop file here")
+                device = os.path.basename(subprocess.run(["findmnt", "-no", "SOURCE", mount], capture_output=True,
+                                                         text=True).stdout.strip())
+                trigger = "/sys/fs/ext4/%s/trigger_fs_error" % device
+                if not os.path.exists(trigger):
+                    self.skipTest("this kernel cannot turn ext4 read-only on demand")
+                stack.start()
+                sender = Acknowledged(self, stack, stack.open_session()["token"])
+                for i in range(20):
+                    self.assertEqual(sender.send("avant %d" % i), 201)
+                # What the kernel does on a disk error with errors=remount-ro.
+                with open(trigger, "w") as f:
+                    f.write("abri test")
+                options = subprocess.run(["findmnt", "-no", "OPTIONS", mount], capture_output=True,
+                                         text=True).stdout.strip().split(",")
+                self.assertTrue({"ro", "emergency_ro"} & set(options), options)
+                started = time.monotonic()
+                statuses = [sender.send("pendant %d" % i) for i in range(5)]
+                self.assertEqual(statuses, [503] * 5)
+                self.assertLess(time.monotonic() - started, 60)
+                status, body, headers = stack.request("POST", "/api/session", {"postcode": "75011", "role": "victim"})
+                self.assertEqual(status, 503, body)
+                self.assertEqual(set(body), {"error"})
+                # After the administrator's repair (fsck, mount again), every
+                # acknowledged message is there.
+                stop_processes(stack)
+                image = os.path.join(stack.dir, "fs.img")
+                subprocess.run(["umount", mount], capture_output=True)
+                subprocess.run(["e2fsck", "-fy", image], capture_output=True)
+                subprocess.run(["mount", "-o", "loop,ro", image, mount], check=True, capture_output=True)
+                copy = os.path.join(stack.dir, "copy")
+                subprocess.run(["cp", "-a", mount, copy], check=True)
+                db = os.path.join(copy, os.path.basename(stack.db))
+                self.assertEqual(integrity(db), [("ok",)])
+                sender.assert_all_stored(db)
+                self.assertEqual(len(sender.messages), 20)
+        finally:
+            stack.stop()
+
+
+class DatabaseLocked(unittest.TestCase):
+    def test_database_locked_past_the_busy_timeout_answers_503_then_recovers(self):
+        with Stack() as stack:
+            sender = Acknowledged(self, stack, stack.open_session()["token"])
+            for i in range(5):
+                self.assertEqual(sender.send("avant %d" % i), 201)
+            # Another process takes the write lock and keeps it 9 s, longer
+            # than the busy timeout (5 s, lib/limits.hpp).
+            locked = threading.Event()
+
+            def hold():
+                db = sqlite3.connect(stack.db, isolation_level=None, timeout=10)
+                db.execute("BEGIN EXCLUSIVE")
+                locked.set()
+                time.sleep(9)
+                db.execute("ROLLBACK")
+                db.close()
+
+            holder = threading.Thread(target=hold)
+            holder.start()
+            self.assertTrue(locked.wait(10))
+            started = time.monotonic()
+            self.assertEqual(sender.send("pendant"), 503)
+            self.assertLess(time.monotonic() - started, 8.5)
+            # Reads go on meanwhile (WAL): the long-poll answers.
+            status, body, _ = stack.request("GET", "/api/messages?after=0&wait=0", token=sender.token)
+            self.assertEqual(status, 200)
+            holder.join()
+            # The lock gone, the service recovers by itself.
+            self.assertEqual(sender.send("après"), 201)
+            stop_processes(stack)
+            sender.assert_all_stored(stack.db)
+            self.assertEqual(integrity(stack.db), [("ok",)])
+
+
+def raw_poll(stack, token, wait=30):
+    s = socket.create_connection(("127.0.0.1", stack.port))
+    s.sendall(("GET /api/messages?wait=%d HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n"
+               % (wait, token)).encode())
+    return s
+
+
+class ClientsWhoLeave(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.stack = Stack(env={"ABRI_THREADS": "2"}).start()
+        cls.tokens = [cls.stack.open_session()["token"] for _ in range(40)]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.stack.stop()
+
+    def settle(self, process, target, timeout=10):
+        return wait_for(lambda: abs(open_fds(process) - target) <= 2, timeout)
+
+    def test_clients_who_leave_mid_poll_free_everything_at_once(self):
+        process = pid(self.stack, "messages")
+        baseline = open_fds(process)
+        polls = [raw_poll(self.stack, token) for token in self.tokens]
+        # Parked: each holds its connection and nothing else (2 threads).
+        self.assertTrue(wait_for(lambda: open_fds(process) >= baseline + 30, 10), "the polls were not parked")
+        start = time.monotonic()
+        for s in polls:
+            s.close()
+        # Long before their 30 s run out, the program has let them go.
+        self.assertTrue(self.settle(process, baseline), "connections of gone clients still held")
+        self.assertLess(time.monotonic() - start, 10)
+        # And serves at once, with its two threads.
+        answers = []
+        threads = [threading.Thread(target=lambda t=t: answers.append(
+            self.stack.request("POST", "/api/messages", {"text": "toujours là"}, token=t, timeout=10)[0]))
+            for t in self.tokens[:10]]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(15)
+        self.assertEqual(answers, [201] * 10)
+
+    def test_clients_who_leave_mid_request_reach_no_program(self):
+        process = pid(self.stack, "messages")
+        baseline = open_fds(process)
+        sockets = []
+        for token in self.tokens[:30]:
+            s = socket.create_connection(("127.0.0.1", self.stack.port))
+            s.sendall(("POST /api/messages HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+                       "Content-Type: application/json\r\nContent-Length: 200\r\n\r\n{\"text\": \"à moi" % token)
+                      .encode())
+            sockets.append(s)
+        time.sleep(0.5)
+        # nginx holds a half-sent body: the program has not seen it.
+        self.assertLessEqual(open_fds(process), baseline + 2)
+        for s in sockets:
+            s.close()
+        self.assertEqual(self.stack.request("POST", "/api/messages", {"text": "ok"}, token=self.tokens[0])[0], 201)
+        self.assertEqual(self.stack.sql("SELECT count(*) FROM messages WHERE text LIKE 'à moi%'"), [(0,)])
+
+    def test_a_client_that_never_reads_a_big_answer_holds_no_worker(self):
+        # 500 messages of 4000 bytes: the longest answer a poll can give
+        # (about 2 MB). Clients that ask for it and never read must not
+        # take the program's two threads.
+        token = self.tokens[-1]
+        for i in range(0, 500, 50):
+            threads = [threading.Thread(target=self.stack.request, args=("POST", "/api/messages", {"text": BIG}),
+                                        kwargs={"token": token}) for _ in range(50)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        readers = []
+        for _ in range(6):
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.connect(("127.0.0.1", self.stack.port))
+            s.sendall(("GET /api/messages?after=0&wait=0 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n"
+                       % token).encode())
+            readers.append(s)
+        time.sleep(2)
+        try:
+            start = time.monotonic()
+            status = self.stack.request("POST", "/api/messages", {"text": "pas bloqué"}, token=self.tokens[0],
+                                        timeout=30)[0]
+            self.assertEqual(status, 201)
+            self.assertLess(time.monotonic() - start, 3, "slow readers held the workers")
+        finally:
+            for s in readers:
+                s.close()
+
+
+if __name__ == "__main__":
+    unittest.main()
