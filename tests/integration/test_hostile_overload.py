@@ -1,0 +1,158 @@
+"""Overload: far more long-polls than worker threads, polls past nginx's
+per-address connection limit, bursts of sends, of new sessions and of
+operators' logins. Each answer is a success or the JSON 429/503, none
+hangs, nothing acknowledged is lost, and the service recovers by itself
+when the load stops."""
+import socket
+import threading
+import time
+import unittest
+
+from hostile import Stack, add_operator
+
+OK_OR_REFUSED = (201, 429, 503)
+
+
+def burst(count, call):
+    """Runs `call(i)` from `count` threads released at once; returns the answers."""
+    barrier = threading.Barrier(count)
+    answers = [None] * count
+
+    def run(i):
+        barrier.wait()
+        try:
+            answers[i] = call(i)
+        except OSError as error:
+            answers[i] = (0, repr(error), {})
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return answers
+
+
+class Overload(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.stack = Stack(env={"ABRI_THREADS": "2"}).start()
+        cls.tokens = [cls.stack.open_session()["token"] for _ in range(80)]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.stack.stop()
+
+    def assert_json_refusal(self, answer, statuses):
+        status, body, headers = answer
+        self.assertIn(status, statuses, body)
+        if status >= 400:
+            self.assertTrue(headers.get("Content-Type", "").startswith("application/json"), answer)
+            self.assertEqual(set(body), {"error"}, body)
+
+    def test_many_more_long_polls_than_threads_wait_without_blocking_sends(self):
+        tokens = self.tokens[:60]  # under nginx's 64 connections per address
+        answers = {}
+        polls = [threading.Thread(target=lambda t=t: answers.__setitem__(
+            t, self.stack.request("GET", "/api/messages?after=0&wait=20", token=t, timeout=40)))
+            for t in tokens]
+        for p in polls:
+            p.start()
+        time.sleep(1.5)
+        # 60 waiting polls, 2 threads: a send still goes through at once.
+        start = time.monotonic()
+        self.assertEqual(self.stack.request("POST", "/api/messages", {"text": "à travers"}, token=tokens[0])[0], 201)
+        self.assertLess(time.monotonic() - start, 3)
+        for t in tokens[1:]:
+            self.stack.request("POST", "/api/messages", {"text": "réveil"}, token=t)
+        for p in polls:
+            p.join(30)
+        self.assertEqual(len(answers), 60)
+        for t, (status, body, _) in answers.items():
+            self.assertEqual(status, 200, body)
+            self.assertTrue(body["messages"], "a poll was not woken")
+
+    def test_polls_past_the_per_address_limit_get_a_json_429_at_once(self):
+        sockets = []
+        for token in self.tokens[:80]:
+            s = socket.create_connection(("127.0.0.1", self.stack.port))
+            s.settimeout(5)
+            s.sendall(("GET /api/messages?after=9000000000&wait=15 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n"
+                       % token).encode())
+            sockets.append(s)
+        time.sleep(1)
+        refused = 0
+        try:
+            for s in sockets:
+                s.setblocking(False)
+                try:
+                    head = s.recv(4096)
+                except BlockingIOError:
+                    continue  # parked: waiting for a message
+                self.assertIn(b" 429 ", head.split(b"\r\n")[0])
+                self.assertIn(b"application/json", head)
+                self.assertIn(b'"too_many_requests"', head)
+                refused += 1
+        finally:
+            for s in sockets:
+                s.close()
+        self.assertGreaterEqual(refused, 80 - 64)
+        self.assertLess(refused, 80)
+        # The load gone, polls are served again.
+        time.sleep(0.5)
+        status, _, _ = self.stack.request("GET", "/api/messages?wait=0", token=self.tokens[0])
+        self.assertEqual(status, 200)
+
+    def test_a_burst_of_sends_gets_201_429_or_503_and_loses_nothing(self):
+        texts = ["rafale %d" % i for i in range(150)]
+        answers = burst(150, lambda i: self.stack.request("POST", "/api/messages", {"text": texts[i]},
+                                                          token=self.tokens[i % 80], timeout=30))
+        for answer in answers:
+            self.assertIsNotNone(answer)
+            self.assert_json_refusal(answer, OK_OR_REFUSED)
+        acknowledged = {(a[1]["id"], texts[i]) for i, a in enumerate(answers) if a[0] == 201}
+        self.assertTrue(acknowledged)
+        stored = set(self.stack.sql("SELECT id, text FROM messages WHERE text LIKE 'rafale %'"))
+        self.assertTrue(acknowledged <= stored)
+        time.sleep(0.5)
+        self.assertEqual(self.stack.request("POST", "/api/messages", {"text": "après"}, token=self.tokens[0])[0], 201)
+
+
+class SessionRate(unittest.TestCase):
+    def test_a_burst_of_new_sessions_past_the_rate_is_429_then_recovers(self):
+        # The production rate (5 per second per address, burst 20).
+        with Stack(session_rate="5r/s") as stack:
+            answers = burst(60, lambda i: stack.request("POST", "/api/session", {"postcode": "75011", "role": "victim"}))
+            statuses = [a[0] for a in answers]
+            self.assertIn(429, statuses)
+            self.assertGreaterEqual(statuses.count(201), 15)
+            for answer in answers:
+                status, body, headers = answer
+                self.assertIn(status, (201, 429), body)
+                if status == 429:
+                    self.assertEqual(body["error"]["code"], "too_many_requests")
+            self.assertEqual(stack.sql("SELECT count(*) FROM sessions")[0][0], statuses.count(201))
+            time.sleep(1.5)
+            self.assertEqual(stack.request("POST", "/api/session", {"postcode": "75011", "role": "victim"})[0], 201)
+
+    def test_a_burst_of_logins_is_bounded_and_the_right_password_works_after(self):
+        # Each login costs an Argon2 verification, two at a time at most
+        # (lib/limits.hpp): a burst is answered 401, 429 or 503, never hangs.
+        with Stack() as stack:
+            add_operator(stack, "cible", "PP-75")
+            start = time.monotonic()
+            answers = burst(40, lambda i: stack.request("POST", "/api/agent/login",
+                                                        {"username": "inconnu%d" % (i % 5), "password": "x" * 20},
+                                                        timeout=30))
+            self.assertLess(time.monotonic() - start, 30)
+            for answer in answers:
+                status, body, headers = answer
+                self.assertIn(status, (401, 429, 503), body)
+                self.assertTrue(headers.get("Content-Type", "").startswith("application/json"))
+            from hostile import PASSWORD
+            status, body, _ = stack.request("POST", "/api/agent/login", {"username": "cible", "password": PASSWORD})
+            self.assertEqual(status, 200, body)
+
+
+if __name__ == "__main__":
+    unittest.main()
