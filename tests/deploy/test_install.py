@@ -634,6 +634,32 @@ http {{
                                check=True, stdout=subprocess.PIPE, text=True).stdout.split()
         self.assertEqual(codes, ['75PP', 'dupont'])
 
+    def test_admin_purge_is_served_by_fcgiwrap_too(self):
+        if not self.CGI:
+            self.skipTest('abri@purge.socket is optional and not started here')
+        r, data = self.request('POST', '/api/admin/purge', {})
+        self.assertEqual(r.status, 200, data)
+        self.assertIn('sessions', json.loads(data))
+
+    def test_the_cron_line_runs_the_purge(self):
+        # /etc/cron.d/abri's command, as cron runs it: /bin/sh, the service
+        # user, cron's PATH; abri.env and the programs under the test's root.
+        if self.CGI:
+            self.skipTest('checked once, by the FastCGI run')
+        crontab = read(self.at('/etc/cron.d/abri'))
+        job = [l for l in crontab.splitlines() if re.match(r'[*0-9]', l)][0]
+        schedule, user, command = job.split('\t')
+        self.assertEqual((schedule, user), ('*/5 * * * *', 'abri'))
+        env_file = os.path.join(self.tmp, 'cron-abri.env')
+        with open(env_file, 'w') as f:
+            f.write(read(self.at('/etc/abri/abri.env')).replace('=' + STATE, '=' + self.at(STATE)))
+        command = command.replace('/etc/abri/abri.env', env_file).replace(
+            LIBEXEC + '/', self.at(LIBEXEC) + '/')
+        run = subprocess.run(['/bin/sh', '-c', command], env={'PATH': '/usr/bin:/bin'},
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             preexec_fn=sandbox(self.uid, self.gid, False, None))
+        self.assertEqual((run.returncode, run.stdout, run.stderr), (0, '', ''))
+
     def test_logs_hold_no_client_address_token_or_chat_text(self):
         # Every request-level event issue 6 names, then every log.
         text = 'Texte secret du test %d' % os.getpid()
