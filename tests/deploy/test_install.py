@@ -588,6 +588,19 @@ http {{
         r, data = self.provoke_404()
         self.assertTrue(r.getheader('Strict-Transport-Security'))
 
+    def test_operators_log_in_over_https_with_a_host_only_secure_cookie(self):
+        r, data = self.request('GET', '/agent/')
+        self.assertEqual(r.status, 200)
+        self.assertIn("default-src 'none'", r.getheader('Content-Security-Policy', ''))
+        r, data = self.request('POST', '/api/agent/login',
+                               {'username': 'dupont', 'password': 'un mot de passe de test assez long'})
+        self.assertEqual(r.status, 200, data)
+        self.assertEqual(json.loads(data)['agent']['username'], 'dupont')
+        cookie = r.getheader('Set-Cookie', '')
+        self.assertTrue(cookie.startswith('__Host-abri_agent='), cookie)
+        for attribute in ('Secure', 'HttpOnly', 'SameSite=Strict', 'Path=/'):
+            self.assertIn(attribute, cookie)
+
     def test_unknown_path_is_a_json_404(self):
         r, data = self.provoke_404()
         self.json_error(r, data, 404, 'not_found')
