@@ -3,8 +3,6 @@
 #include "limits.hpp"
 #include "token.hpp"
 
-#include <sodium.h>
-
 #include <algorithm>
 #include <chrono>
 
@@ -18,6 +16,12 @@ constexpr const char* kFailures = "SELECT failed_logins, locked_until FROM agent
 constexpr const char* kSetFailures = "UPDATE agents SET failed_logins = ?, locked_until = ? WHERE id = ?";
 constexpr const char* kClearFailures =
     "UPDATE agents SET failed_logins = 0, locked_until = 0 WHERE id = ? AND disabled = 0";
+constexpr const char* kUnknown = "SELECT failed_logins, locked_until FROM login_failures WHERE name_hash = ?";
+constexpr const char* kSetUnknown =
+    "INSERT INTO login_failures (name_hash, failed_logins, locked_until) VALUES (?1, ?2, ?3) "
+    "ON CONFLICT (name_hash) DO UPDATE SET failed_logins = ?2, locked_until = ?3";
+constexpr const char* kForgetUnknown = "DELETE FROM login_failures WHERE locked_until <= ?";
+constexpr const char* kCountUnknown = "SELECT count(*) FROM login_failures";
 constexpr const char* kDropExpired = "DELETE FROM agent_logins WHERE expires_at <= ?";
 constexpr const char* kInsertLogin =
     "INSERT INTO agent_logins (cookie_hash, agent_id, csrf, expires_at) VALUES (?, ?, ?, ?)";
@@ -72,6 +76,30 @@ void record_failure(store::Db& db, std::int64_t id, std::int64_t now) {
     store::Query(db, kSetFailures, failures, now + lock_seconds(failures), id).run();
 }
 
+// The end of the lock of a name without an account, or 0.
+std::int64_t unknown_locked_until(store::Db& db, const std::string& name_hash) {
+    store::Query query(db, kUnknown, name_hash);
+    return query.next() ? query.integer(1) : 0;
+}
+
+// The same for a name without an account, inside the writer. The table
+// stays small: old rows go first, and when it is still full of fresh ones
+// (a flood of invented names) the new name is not counted.
+void record_unknown_failure(store::Db& db, const std::string& name_hash, std::int64_t now) {
+    int failures = 1;
+    {
+        store::Query current(db, kUnknown, name_hash);
+        if (current.next()) {
+            failures = next_failure_count(static_cast<int>(current.integer(0)), current.integer(1), now);
+        } else {
+            store::Query(db, kForgetUnknown, now - limits::kLoginFailuresKept).run();
+            store::Query count(db, kCountUnknown);
+            if (count.next() && count.integer(0) >= static_cast<std::int64_t>(limits::kMaxUnknownLogins)) return;
+        }
+    }
+    store::Query(db, kSetUnknown, name_hash, failures, now + lock_seconds(failures)).run();
+}
+
 }  // namespace
 
 int lock_seconds(int failures) {
@@ -81,41 +109,13 @@ int lock_seconds(int failures) {
         std::min<long>(static_cast<long>(limits::kLoginLockSeconds) << doublings, limits::kLoginLockMaxSeconds));
 }
 
-std::int64_t UnknownNames::locked_until(const std::string& username, std::int64_t now) {
-    std::lock_guard lock(mutex_);
-    const auto it = names_.find(token::hash(username));
-    if (it == names_.end() || it->second.locked_until <= now) return 0;
-    return it->second.locked_until;
+std::string_view dummy_hash() {
+    // Made once with agents::hash_password; tests/unit check that its
+    // parameters still match.
+    return "$argon2id$v=19$m=32768,t=3,p=1$FrnWQRW6BifrrXRJtv0w9Q$a+5+1xVWSKs9OZBchg8CEgno7NdUtSo0n0gODTz6K/s";
 }
 
-void UnknownNames::fail(const std::string& username, std::int64_t now) {
-    std::lock_guard lock(mutex_);
-    const std::string key = token::hash(username);
-    auto it = names_.find(key);
-    if (it == names_.end()) {
-        if (names_.size() >= limits::kMaxUnknownLogins) forget_old(now);
-        // Still full of fresh failures: drop any one rather than grow.
-        if (names_.size() >= limits::kMaxUnknownLogins) names_.erase(names_.begin());
-        it = names_.emplace(key, Failures{0, now, 0}).first;
-    }
-    Failures& f = it->second;
-    f.count = next_failure_count(f.count, std::max(f.locked_until, f.last), now);
-    f.last = now;
-    const int seconds = lock_seconds(f.count);
-    f.locked_until = seconds > 0 ? now + seconds : 0;
-}
-
-void UnknownNames::forget_old(std::int64_t now) {
-    std::erase_if(names_, [now](const auto& entry) {
-        return now - std::max(entry.second.locked_until, entry.second.last) >= limits::kLoginFailuresKept;
-    });
-}
-
-Gate::Gate() : slots_(limits::kMaxConcurrentVerifications) {
-    // A real hash with the accounts' parameters of a password nobody
-    // knows: verifying against it costs what a real verification costs.
-    dummy_hash_ = agents::hash_password(token::generate());
-}
+Gate::Gate() : slots_(limits::kMaxConcurrentVerifications) {}
 
 bool Gate::verify(const std::string& hash, std::string_view password) {
     // Each verification holds its memory (32 MiB): a few at once at most.
@@ -131,14 +131,15 @@ Login Gate::login(store::Db& reader, store::Writer& writer, std::string_view use
                   std::int64_t now) {
     const std::string name(username);
     const auto account = agents::is_valid_username(username) ? read_account(reader, username) : std::nullopt;
+    const std::string name_hash = account ? std::string{} : token::hash(name);
 
     // A locked name is refused before any verification, account or not.
-    const std::int64_t locked = account ? account->locked_until : unknown_.locked_until(name, now);
+    const std::int64_t locked = account ? account->locked_until : unknown_locked_until(reader, name_hash);
     if (locked > now) throw too_many_attempts(locked, now);
 
-    const bool password_ok = verify(account ? account->password_hash : dummy_hash_, password);
+    const bool password_ok = verify(account ? account->password_hash : std::string(dummy_hash()), password);
     if (!account) {
-        unknown_.fail(name, now);
+        writer.run([&](store::Db& db) { record_unknown_failure(db, name_hash, now); });
         throw invalid_credentials();
     }
     if (!password_ok || account->disabled) {

@@ -8,12 +8,10 @@
 #include "store.hpp"
 
 #include <cstdint>
-#include <mutex>
 #include <optional>
 #include <semaphore>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 namespace abri::auth {
@@ -38,28 +36,12 @@ struct Login {
 // at most.
 int lock_seconds(int failures);
 
-// Counts wrong passwords for usernames that have no account, in memory
-// (nothing about them is written), so that they are throttled exactly like
-// real accounts: an attacker cannot tell one from the other.
-class UnknownNames {
-public:
-    // The end of the lock of `username`, or 0.
-    std::int64_t locked_until(const std::string& username, std::int64_t now);
-    void fail(const std::string& username, std::int64_t now);
+// The hash unknown usernames are checked against, so that they take as
+// long as real ones: a real Argon2id hash, with the parameters of
+// agents::hash_password, of a password nobody knows.
+std::string_view dummy_hash();
 
-private:
-    struct Failures {
-        int count;
-        std::int64_t last;          // time of the last failure
-        std::int64_t locked_until;  // 0 or the end of the lock
-    };
-    void forget_old(std::int64_t now);
-    std::mutex mutex_;
-    std::unordered_map<std::string, Failures> names_;  // keyed by token::hash(username)
-};
-
-// One per process: the dummy hash that keeps unknown usernames as slow as
-// real ones, the cap on concurrent Argon2 verifications, the unknown names.
+// One per process: the cap on concurrent Argon2 verifications.
 class Gate {
 public:
     Gate();
@@ -72,9 +54,7 @@ public:
 
 private:
     bool verify(const std::string& hash, std::string_view password);
-    std::string dummy_hash_;
     std::counting_semaphore<64> slots_;
-    UnknownNames unknown_;
 };
 
 // Set-Cookie values: `__Host-abri_agent` with Secure over HTTPS, else

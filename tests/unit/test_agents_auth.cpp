@@ -63,22 +63,12 @@ BOOST_AUTO_TEST_CASE(lock_doubles_at_each_failure_then_stops_at_the_maximum) {
     BOOST_TEST(auth::lock_seconds(1000000) == limits::kLoginLockMaxSeconds);
 }
 
-BOOST_AUTO_TEST_CASE(unknown_name_is_locked_after_the_free_failures) {
-    auth::UnknownNames names;
-    for (int n = 0; n < limits::kLoginFreeFailures; ++n) names.fail("nobody", 1000);
-    BOOST_TEST(names.locked_until("nobody", 1000) == 0);
-    names.fail("nobody", 1000);
-    BOOST_TEST(names.locked_until("nobody", 1000) == 1000 + limits::kLoginLockSeconds);
-    BOOST_TEST(names.locked_until("somebody", 1000) == 0);
-}
-
-BOOST_AUTO_TEST_CASE(unknown_name_failures_are_forgotten_after_a_while) {
-    auth::UnknownNames names;
-    for (int n = 0; n <= limits::kLoginFreeFailures; ++n) names.fail("nobody", 1000);
-    const std::int64_t later = 1000 + limits::kLoginLockSeconds + limits::kLoginFailuresKept;
-    BOOST_TEST(names.locked_until("nobody", later) == 0);
-    names.fail("nobody", later);
-    BOOST_TEST(names.locked_until("nobody", later) == 0);
+BOOST_AUTO_TEST_CASE(dummy_hash_has_the_parameters_of_real_hashes) {
+    const std::string real = agents::hash_password("un mot de passe quelconque");
+    const std::string_view dummy = auth::dummy_hash();
+    const auto parameters = [](std::string_view hash) { return hash.substr(0, hash.rfind('$', hash.rfind('$') - 1)); };
+    BOOST_TEST(parameters(dummy) == parameters(real));
+    BOOST_TEST(!agents::verify_password(std::string(dummy), ""));
 }
 
 BOOST_FIXTURE_TEST_CASE(right_password_gives_a_login_stored_by_hash, Fixture) {
@@ -125,6 +115,30 @@ BOOST_FIXTURE_TEST_CASE(unknown_and_real_accounts_answer_the_same_sequence, Fixt
     }
     BOOST_TEST(real == unknown);
     BOOST_TEST(real.back() == 429);
+}
+
+BOOST_FIXTURE_TEST_CASE(unknown_name_is_locked_after_the_free_failures, Fixture) {
+    auto& gate = shared_gate();
+    for (int n = 0; n <= limits::kLoginFreeFailures; ++n) BOOST_TEST(attempt(gate, "nobody", "x", 1000) == 401);
+    BOOST_TEST(attempt(gate, "nobody", "x", 1001) == 429);
+    BOOST_TEST(attempt(gate, "somebody", "x", 1001) == 401);
+    BOOST_TEST(attempt(gate, "nobody", "x", 1000 + limits::kLoginLockSeconds) == 401);
+}
+
+BOOST_FIXTURE_TEST_CASE(unknown_name_failures_are_forgotten_after_a_while, Fixture) {
+    auto& gate = shared_gate();
+    for (int n = 0; n < limits::kLoginFreeFailures; ++n) attempt(gate, "nobody", "x", 1000);
+    // Much later, one more failure is the first again: no lock.
+    const std::int64_t later = 1000 + limits::kLoginFailuresKept;
+    BOOST_TEST(attempt(gate, "nobody", "x", later) == 401);
+    BOOST_TEST(attempt(gate, "nobody", "x", later) == 401);
+}
+
+BOOST_FIXTURE_TEST_CASE(unknown_names_are_kept_only_as_hashes, Fixture) {
+    attempt(shared_gate(), "secret-name", "x", 1000);
+    store::Query stored(db, "SELECT name_hash FROM login_failures");
+    BOOST_REQUIRE(stored.next());
+    BOOST_TEST(stored.text(0) == token::hash("secret-name"));
 }
 
 BOOST_FIXTURE_TEST_CASE(disabled_account_cannot_log_in, Fixture) {
