@@ -62,7 +62,8 @@ fuzz: fuzz-build
 	        -artifact_prefix=$(FUZZ_DIR)/crashes/$$t/ $$dict \
 	        $(FUZZ_DIR)/found/$$t tests/fuzz/corpus/$$t tests/fuzz/regressions/$$t \
 	        >$(FUZZ_DIR)/$$t.log 2>&1 || failed="$$failed $$t"; \
-	    grep -E '^(stat::number_of_executed_runs|stat::peak_rss_mb|#[0-9]+ *DONE)' $(FUZZ_DIR)/$$t.log | tr '\n' ' '; echo; \
+	    grep -E '^stat::(number_of_executed_units|average_exec_per_sec|new_units_added|peak_rss_mb)' \
+	        $(FUZZ_DIR)/$$t.log | sed 's/^stat:://; s/: */=/' | tr '\n' ' '; echo; \
 	done; \
 	if [ -n "$$failed" ]; then \
 	    echo "fuzz: crashes in$$failed: see $(FUZZ_DIR)/TARGET.log and $(FUZZ_DIR)/crashes/"; exit 1; \
