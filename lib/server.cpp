@@ -21,6 +21,7 @@
 #include <iostream>
 #include <mutex>
 #include <stdexcept>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -34,41 +35,91 @@ std::string bounded(const char* value) {
     return length > limits::kMaxParamBytes ? std::string{} : std::string(value, length);
 }
 
+// An answer's FastCGI records, written by hand (FastCGI 1.0, section 5):
+// its STDOUT in records of at most 65535 bytes, an empty STDOUT, then
+// END_REQUEST (application status 0, REQUEST_COMPLETE).
+std::string fastcgi_records(int request_id, std::string_view out) {
+    constexpr std::size_t kMaxContent = 65535;
+    std::string records;
+    records.reserve(out.size() + 40);
+    const auto append = [&](unsigned char type, std::string_view content) {
+        const char header[8] = {1,
+                                static_cast<char>(type),
+                                static_cast<char>((request_id >> 8) & 0xff),
+                                static_cast<char>(request_id & 0xff),
+                                static_cast<char>((content.size() >> 8) & 0xff),
+                                static_cast<char>(content.size() & 0xff),
+                                0,
+                                0};
+        records.append(header, sizeof header);
+        records.append(content);
+    };
+    constexpr unsigned char kStdout = 6;
+    constexpr unsigned char kEndRequest = 3;
+    for (std::size_t at = 0; at < out.size(); at += kMaxContent) append(kStdout, out.substr(at, kMaxContent));
+    append(kStdout, {});
+    append(kEndRequest, std::string_view("\0\0\0\0\0\0\0\0", 8));
+    return records;
+}
+
+// Once its request is read, an exchange keeps only its connection: libfcgi's
+// streams and parameters (some 17 KiB, mostly two 8 KiB buffers) are freed,
+// and the answer is written as FastCGI records here. A parked long-poll so
+// costs its socket and its parsed request, not a libfcgi request.
 class FcgiExchange final : public longpoll::Exchange {
 public:
     explicit FcgiExchange(int listen_fd) { FCGX_InitRequest(&request_, listen_fd, 0); }
     ~FcgiExchange() override {
-        if (accepted_) FCGX_Finish_r(&request_);
+        if (fd_ >= 0) close(fd_);
     }
     bool accept() {
-        accepted_ = FCGX_Accept_r(&request_) >= 0;
-        return accepted_;
+        if (FCGX_Accept_r(&request_) < 0) return false;
+        fd_ = request_.ipcFd;
+        request_id_ = request_.requestId;
+        return true;
     }
-    // Reads parameters and at most one byte more than the body limit.
-    // False when the body is too large.
+    // Reads parameters and at most one byte more than the body limit, then
+    // lets libfcgi's buffers go. False when the body is too large (nginx
+    // caps bodies at the same size first: what is left unread is dropped
+    // with the connection, after the answer).
     bool read() {
         request = request_from_params([this](const char* name) { return FCGX_GetParam(name, request_.envp); });
         std::string& body = request.body;
         char chunk[4096];
+        bool fits = true;
         for (;;) {
             const int n = FCGX_GetStr(chunk, sizeof chunk, request_.in);
             if (n <= 0) break;
             body.append(chunk, static_cast<std::size_t>(n));
-            if (body.size() > limits::kMaxBodyBytes) return false;
+            if (body.size() > limits::kMaxBodyBytes) {
+                fits = false;
+                break;
+            }
         }
-        return true;
+        FCGX_Free(&request_, 0);  // 0: the connection stays open, ours now
+        return fits;
     }
+    // One write of the records, then the connection closes (nginx keeps no
+    // FastCGI connection open: fastcgi_keep_conn off). A client that went
+    // away makes the write fail with EPIPE, which is ignored.
     void respond(const http::Response& response) override {
-        const std::string out = http::serialize(response);
-        FCGX_PutStr(out.data(), static_cast<int>(out.size()), request_.out);
-        FCGX_Finish_r(&request_);
-        accepted_ = false;
+        const std::string records = fastcgi_records(request_id_, http::serialize(response));
+        std::size_t written = 0;
+        while (written < records.size()) {
+            const ssize_t n = write(fd_, records.data() + written, records.size() - written);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) break;
+            written += static_cast<std::size_t>(n);
+        }
+        close(fd_);
+        fd_ = -1;
     }
-    int hangup_fd() const override { return request_.ipcFd; }
+    int hangup_fd() const override { return fd_; }
 
 private:
     FCGX_Request request_{};
-    bool accepted_ = false;
+    int fd_ = -1;
+    int request_id_ = 0;
 };
 
 class CgiExchange final : public longpoll::Exchange {
