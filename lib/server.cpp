@@ -4,6 +4,7 @@
 #include "log.hpp"
 
 #include <fcgiapp.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -19,6 +20,7 @@
 #include <deque>
 #include <future>
 #include <iostream>
+#include <list>
 #include <mutex>
 #include <stdexcept>
 #include <string_view>
@@ -144,15 +146,30 @@ private:
     std::promise<void>& done_;
 };
 
-// The queue between the acceptor, the watcher and the workers.
+// The queue between the acceptor, the watcher and the workers, and the
+// workers themselves. A worker is started when a job finds none idle, up
+// to `max` (ABRI_THREADS): a send blocks its worker until its group commit,
+// so one commit (one fsync) carries at most as many sends as there are
+// workers. A worker idle for limits::kWorkerIdleSeconds leaves (one always
+// stays), closing its read connection and handing freed memory back to the
+// system, so that what a burst took returns.
 class Jobs {
 public:
+    using Run = std::function<void(longpoll::Job)>;
+    // Before the first push.
+    void start(Run run, int max_workers) {
+        run_ = std::move(run);
+        max_ = static_cast<std::size_t>(max_workers);
+    }
     void push(longpoll::Job job) {
+        std::list<std::thread> finished;
         {
             std::lock_guard lock(mutex_);
             queue_.push_back(std::move(job));
+            wake_or_start();
+            finished.swap(finished_);
         }
-        ready_.notify_one();
+        for (auto& thread : finished) thread.join();
     }
     // A new request is refused when the workers are that far behind: the
     // job comes back for a 503.
@@ -160,31 +177,70 @@ public:
         {
             std::lock_guard lock(mutex_);
             if (queue_.size() >= limits::kMaxQueued) return job;
-            queue_.push_back(std::move(job));
         }
-        ready_.notify_one();
+        push(std::move(job));
         return std::nullopt;
     }
-    std::optional<longpoll::Job> pop() {
-        std::unique_lock lock(mutex_);
-        ready_.wait(lock, [this] { return closed_ || !queue_.empty(); });
-        if (queue_.empty()) return std::nullopt;
-        auto job = std::move(queue_.front());
-        queue_.pop_front();
-        return job;
-    }
+    // Runs what is queued, then waits for every worker to leave.
     void close() {
-        {
-            std::lock_guard lock(mutex_);
-            closed_ = true;
-        }
+        std::unique_lock lock(mutex_);
+        closed_ = true;
         ready_.notify_all();
+        gone_.wait(lock, [this] { return workers_ == 0; });
+        for (auto& thread : finished_) thread.join();
+        finished_.clear();
     }
 
 private:
+    // A job was just queued; mutex_ held.
+    void wake_or_start() {
+        if (queue_.size() <= idle_ || workers_ >= max_) {
+            ready_.notify_one();
+            return;
+        }
+        ++workers_;
+        threads_.emplace_back();
+        const auto self = std::prev(threads_.end());
+        *self = std::thread([this, self] { work(self); });
+    }
+
+    void work(std::list<std::thread>::iterator self) {
+        std::unique_lock lock(mutex_);
+        for (;;) {
+            if (queue_.empty()) {
+                if (closed_) break;
+                ++idle_;
+                const bool woken = ready_.wait_for(lock, std::chrono::seconds(limits::kWorkerIdleSeconds),
+                                                   [this] { return closed_ || !queue_.empty(); });
+                --idle_;
+                if (!woken && workers_ > 1) break;
+                continue;
+            }
+            auto job = std::move(queue_.front());
+            queue_.pop_front();
+            lock.unlock();
+            run_(std::move(job));
+            lock.lock();
+        }
+        --workers_;
+        finished_.splice(finished_.end(), threads_, self);  // joined by the next push, or by close()
+        const bool last = workers_ == 0;
+        lock.unlock();
+        if (last) gone_.notify_all();
+        store::close_thread_db();
+        malloc_trim(0);
+    }
+
+    Run run_;
+    std::size_t max_ = 1;
     std::mutex mutex_;
     std::condition_variable ready_;
+    std::condition_variable gone_;
     std::deque<longpoll::Job> queue_;
+    std::size_t workers_ = 0;         // started and not yet left
+    std::size_t idle_ = 0;            // of which waiting for a job
+    std::list<std::thread> threads_;  // the workers'
+    std::list<std::thread> finished_; // of workers that left, to join
     bool closed_ = false;
 };
 
@@ -320,13 +376,7 @@ int serve(const std::string& program, const Config& config, const std::function<
         return 1;
     }
 
-    std::vector<std::thread> workers;
-    const int count = cgi ? 1 : config.threads;
-    for (int i = 0; i < count; ++i) {
-        workers.emplace_back([&] {
-            while (auto job = jobs.pop()) run_job(std::move(*job), handler, *waiters);
-        });
-    }
+    jobs.start([&](longpoll::Job job) { run_job(std::move(job), handler, *waiters); }, cgi ? 1 : config.threads);
 
     if (cgi) {
         std::promise<void> done;
@@ -367,7 +417,6 @@ int serve(const std::string& program, const Config& config, const std::function<
     }
     waiters->stop();
     jobs.close();
-    for (auto& worker : workers) worker.join();
     return 0;
 }
 

@@ -203,11 +203,16 @@ void Writer::commit_batch(std::deque<Job*>& batch) {
     }
 }
 
+namespace {
+thread_local std::unique_ptr<Db> this_thread_db;
+}  // namespace
+
 Db& thread_db(const Options& options) {
-    thread_local std::unique_ptr<Db> db;
-    if (!db) db = std::make_unique<Db>(options);
-    return *db;
+    if (!this_thread_db) this_thread_db = std::make_unique<Db>(options);
+    return *this_thread_db;
 }
+
+void close_thread_db() { this_thread_db.reset(); }
 
 int schema_version() { return static_cast<int>(generated::kMigrationCount); }
 

@@ -135,6 +135,8 @@ private:
 
 // This thread's read connection (one per thread, opened on first use).
 Db& thread_db(const Options& options);
+// Closes it, if open (a worker that leaves, before it gives memory back).
+void close_thread_db();
 
 // The current schema version and the migrations that bring a database
 // there, from sql/NNN_*.sql compiled in.
