@@ -11,6 +11,7 @@
 #include "../lib/errors.hpp"
 #include "../lib/input.hpp"
 #include "../lib/limits.hpp"
+#include "../lib/log.hpp"
 #include "../lib/messages.hpp"
 #include "../lib/retention.hpp"
 #include "../lib/visitor.hpp"
@@ -36,10 +37,17 @@ http::Response conversation(const visitor::Session& session, const std::vector<m
                             {"expires_at", session.expires_at}});
 }
 
-// Keeps the session alive: at most one write every few seconds.
+// Keeps the session alive: at most one write every few seconds. Best
+// effort: when the database takes no write (disk full, read-only, locked)
+// the visitor still reads what is there, and the next call tries again.
 void keep_alive(app::App& app, const visitor::Session& session, std::int64_t now) {
     if (!visitor::needs_touch(session, now)) return;
-    app.writer.run([&](store::Db& db) { visitor::touch(db, session.id, now); });
+    try {
+        app.writer.run([&](store::Db& db) { visitor::touch(db, session.id, now); });
+    } catch (const store::Error& e) {
+        if (!e.is_unavailable()) throw;
+        log::line(std::string("database: a session could not be kept alive: ") + e.what());
+    }
 }
 
 // 200 now when there is something after `after`, else parked until a

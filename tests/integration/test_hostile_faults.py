@@ -59,30 +59,54 @@ def fill(path):
 
 
 class DatabaseFull(unittest.TestCase):
+    """The database on a 4 MiB tmpfs that another file fills to the last byte."""
+
+    def setUp(self):
+        self.stack = Stack()
+        self.mounted = filesystem_under_database(self.stack, "tmpfs", 4)
+        self.mount = self.mounted.__enter__()
+        if self.mount is None:
+            self.mounted.__exit__(None, None, None)
+            self.stack.stop()
+            self.skipTest("cannot mount a tmpfs here")
+        self.stack.start()
+        self.sender = Acknowledged(self, self.stack, self.stack.open_session()["token"])
+        for _ in range(20):
+            self.assertEqual(self.sender.send(BIG), 201)
+
+    def tearDown(self):
+        self.mounted.__exit__(None, None, None)
+        self.stack.stop()
+
+    def fill_until_sends_fail(self):
+        fill(os.path.join(self.mount, "filler"))
+        statuses = [self.sender.send(BIG) for _ in range(60)]
+        self.assertIn(503, statuses, "the disk never filled up")
+
     def test_full_disk_answers_503_loses_nothing_and_recovers(self):
-        stack = Stack()
-        try:
-            with filesystem_under_database(stack, "tmpfs", 4) as mount:
-                if mount is None:
-                    self.skipTest("cannot mount a tmpfs here")
-                stack.start()
-                sender = Acknowledged(self, stack, stack.open_session()["token"])
-                for _ in range(20):
-                    self.assertEqual(sender.send(BIG), 201)
-                fill(os.path.join(mount, "filler"))
-                statuses = [sender.send(BIG) for _ in range(60)]
-                self.assertIn(503, statuses, "the disk never filled up")
-                # The service keeps answering reads.
-                self.assertEqual(stack.request("GET", "/api/messages?wait=0", token=sender.token)[0], 200)
-                # Room again: it recovers by itself, without a restart.
-                os.remove(os.path.join(mount, "filler"))
-                self.assertTrue(wait_for(lambda: sender.send("de nouveau") == 201, timeout=20))
-                self.assertEqual(integrity(stack.db), [("ok",)])
-                stop_processes(stack)
-                sender.assert_all_stored(stack.db)
-                self.assertEqual(integrity(stack.db), [("ok",)])
-        finally:
-            stack.stop()
+        self.fill_until_sends_fail()
+        # The service keeps answering reads.
+        self.assertEqual(self.stack.request("GET", "/api/messages?wait=0", token=self.sender.token)[0], 200)
+        # Room again: it recovers by itself, without a restart.
+        os.remove(os.path.join(self.mount, "filler"))
+        self.assertTrue(wait_for(lambda: self.sender.send("de nouveau") == 201, timeout=20))
+        self.assertEqual(integrity(self.stack.db), [("ok",)])
+        stop_processes(self.stack)
+        self.sender.assert_all_stored(self.stack.db)
+        self.assertEqual(integrity(self.stack.db), [("ok",)])
+
+    def test_full_disk_still_lets_a_quiet_visitor_read(self):
+        # Regression: a poll keeps its session alive with a write every 10 s
+        # (lib/limits.hpp); when that write failed, the poll answered 503,
+        # and a visitor quiet for 10 s could no longer read the messages
+        # already stored. Reading needs no write.
+        quiet = Acknowledged(self, self.stack, self.stack.open_session()["token"])
+        self.assertEqual(quiet.send("avant"), 201)
+        self.stack.sql("UPDATE sessions SET last_seen = last_seen - 20")  # quiet for 20 s
+        self.fill_until_sends_fail()  # by the other visitor
+        status, body, _ = self.stack.request("GET", "/api/messages?after=0&wait=0", token=quiet.token)
+        self.assertEqual(status, 200, body)
+        self.assertEqual([(m["id"], m["text"]) for m in body["messages"]], quiet.messages)
 
 
 class DatabaseReadOnly(unittest.TestCase):
@@ -131,7 +155,34 @@ class DatabaseReadOnly(unittest.TestCase):
             stack.stop()
 
 
+def hold_write_lock(path, seconds, locked):
+    db = sqlite3.connect(path, isolation_level=None, timeout=10)
+    db.execute("BEGIN EXCLUSIVE")
+    locked.set()
+    time.sleep(seconds)
+    db.execute("ROLLBACK")
+    db.close()
+
+
 class DatabaseLocked(unittest.TestCase):
+    def test_a_quiet_visitor_still_reads_while_the_database_is_locked(self):
+        # Regression: the poll's keep-alive write, refused after the busy
+        # timeout, turned the read into a 503 (see DatabaseFull).
+        with Stack() as stack:
+            sender = Acknowledged(self, stack, stack.open_session()["token"])
+            self.assertEqual(sender.send("avant"), 201)
+            stack.sql("UPDATE sessions SET last_seen = last_seen - 20")
+            locked = threading.Event()
+            holder = threading.Thread(target=hold_write_lock, args=(stack.db, 9, locked))
+            holder.start()
+            try:
+                self.assertTrue(locked.wait(10))
+                status, body, _ = stack.request("GET", "/api/messages?after=0&wait=0", token=sender.token)
+                self.assertEqual(status, 200, body)
+                self.assertEqual([m["text"] for m in body["messages"]], ["avant"])
+            finally:
+                holder.join()
+
     def test_database_locked_past_the_busy_timeout_answers_503_then_recovers(self):
         with Stack() as stack:
             sender = Acknowledged(self, stack, stack.open_session()["token"])
