@@ -112,7 +112,7 @@
     setText($('login-notice'), notice);
     document.title = BASE_TITLE;
     $('password').value = '';
-    $('username').focus();
+    ($('username').value ? $('password') : $('username')).focus();
   }
 
   function loginSubmit(e) {
