@@ -120,6 +120,15 @@ void WriteTransaction::commit() {
 std::int64_t last_insert_id(Db& db) { return sqlite3_last_insert_rowid(db.raw()); }
 std::int64_t changes(Db& db) { return sqlite3_changes64(db.raw()); }
 
+namespace {
+// Page caches (negative: KiB). A write by any process empties every other
+// connection's cache at its next transaction (WAL), so a large one buys
+// little, while each worker has its own: SQLite's default (2 MiB each)
+// made a burst of workers cost tens of MiB that stayed.
+constexpr const char* kReadCache = "PRAGMA cache_size=-64";
+constexpr const char* kWriteCache = "PRAGMA cache_size=-512";
+}  // namespace
+
 struct Writer::Job {
     std::function<void(Db&)> work;
     std::promise<void> done;
@@ -131,6 +140,7 @@ std::string wake_path(const Options& options) { return options.path + "-wake"; }
 Writer::Writer(const Options& options)
     : db_(options), wake_fd_(open(wake_path(options).c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) {
     if (wake_fd_ < 0) throw Error(SQLITE_CANTOPEN, "cannot open " + wake_path(options) + ": " + std::strerror(errno));
+    db_.exec(kWriteCache);
     thread_ = std::thread([this] { loop(); });
 }
 
@@ -208,7 +218,10 @@ thread_local std::unique_ptr<Db> this_thread_db;
 }  // namespace
 
 Db& thread_db(const Options& options) {
-    if (!this_thread_db) this_thread_db = std::make_unique<Db>(options);
+    if (!this_thread_db) {
+        this_thread_db = std::make_unique<Db>(options);
+        this_thread_db->exec(kReadCache);
+    }
     return *this_thread_db;
 }
 
