@@ -21,6 +21,8 @@
 PREFIX ?= /usr/local
 DESTDIR ?=
 
+# abri_statedir is also the units' StateDirectory=abri: change both or neither.
+
 abri_sbindir     ?= $(PREFIX)/sbin
 abri_libexecdir  ?= /usr/lib/abri
 abri_datadir     ?= $(PREFIX)/share/abri

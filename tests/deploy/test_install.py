@@ -517,9 +517,12 @@ http {{
         env_file = dest + '/etc/abri/abri.env'
         with open(env_file, 'a') as f:
             f.write('ABRI_THREADS=8\n')
+        cron_file = dest + '/etc/cron.d/abri'  # the timer chosen: docs/deploy.md, step 7
+        subprocess.run(['sed', '-i', r's|^\*/5|#*/5|', cron_file], check=True)
         output = install()
         with open(env_file) as f:
             self.assertIn('ABRI_THREADS=8\n', f.read())
+        self.assertEqual([l for l in read(cron_file).splitlines() if re.match(r'[*0-9]', l)], [])
         self.assertTrue(os.path.exists(env_file + '.dist'))
         self.assertIn('kept your /etc/abri/abri.env', output)
         self.assertFalse(os.path.exists(dest + SITE + '.dist'))  # unchanged: nothing to keep
