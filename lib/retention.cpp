@@ -13,6 +13,9 @@ namespace abri::retention {
 namespace {
 constexpr int kScrubAttempts = 200;
 constexpr auto kScrubPause = std::chrono::milliseconds(5);
+// A pending TRUNCATE checkpoint blocks new writers while it waits for
+// readers: wait briefly, let the senders through, try again.
+constexpr int kScrubBusyMs = 20;
 
 // ?1 = now - left kept, ?2 = now - idle ttl, ?3 = now - max ttl.
 constexpr const char* kPurgeable =
@@ -49,6 +52,7 @@ std::int64_t purge_batch(store::Db& db, std::int64_t now, const visitor::Ttl& tt
 
 bool scrub(const store::Options& options) {
     store::Db db(options);
+    db.set_busy_timeout(kScrubBusyMs);
     for (int attempt = 0; attempt < kScrubAttempts; ++attempt) {
         // Columns: busy, frames in the log, frames checkpointed: 0|0|0 is
         // an empty, truncated log.

@@ -63,6 +63,8 @@ void Db::exec(const char* sql) {
     if (rc != SQLITE_OK) fail(rc);
 }
 
+void Db::set_busy_timeout(int milliseconds) { sqlite3_busy_timeout(raw(), milliseconds); }
+
 void Db::fail(int rc) const { throw Error(rc & 0xff, sqlite3_errmsg(raw())); }
 
 Query::~Query() {

@@ -46,6 +46,8 @@ public:
     // a string literal of the catalogue: its address is the cache key.
     sqlite3_stmt* statement(const char* sql);
     void exec(const char* sql);
+    // How long a statement waits for a lock before SQLITE_BUSY.
+    void set_busy_timeout(int milliseconds);
     [[noreturn]] void fail(int rc) const;
 
 private:

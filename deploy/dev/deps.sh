@@ -5,7 +5,7 @@ set -eu
 missing=""
 # Libraries and servers: by package.
 for p in libfcgi-dev libsqlite3-dev nlohmann-json3-dev libboost-test-dev libsodium-dev nginx sqlite3 \
-         ca-certificates chromium; do
+         ca-certificates chromium fcgiwrap; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
 done
 # Tools: by command, since a machine may have them from elsewhere (a newer
