@@ -145,6 +145,6 @@ install: $(ABRI_INSTALL_PROGRAMS) $(abri_bin)/abrictl
 		systemd-sysusers '$(abri_sysusersdir)/abri.conf'; \
 		systemd-tmpfiles --create '$(abri_tmpfilesdir)/abri.conf'; \
 		if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi; \
-		echo "install: done. Next: README.md, "Installing on a server" (first install) or 'abrictl init' then"; \
+		echo "install: done. Next: README.md, section Installing on a server (first install) or 'abrictl init' then"; \
 		echo "         systemctl restart 'abri@*.service' (upgrade)."; \
 	fi
