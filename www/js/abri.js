@@ -9,7 +9,7 @@
  *
  * The quick exit (red link, skip link, or Shift pressed alone three times)
  * blanks the page, tells the server (keepalive), and replaces this page in
- * the history with the neutral site. See docs/victims-page.md.
+ * the history with the neutral site. See README.md, "The victims' page".
  *
  * Plain ES5 on purpose: it must run on old phones without a build step.
  */
