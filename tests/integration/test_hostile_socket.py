@@ -43,6 +43,11 @@ s.sendall(bytes.fromhex(sys.argv[2])); s.close(); print("sent")
 
 
 def can_switch_user():
+    try:
+        grp.getgrnam("www-data")
+        pwd.getpwnam("nobody")
+    except KeyError:
+        return False
     return os.geteuid() == 0 and subprocess.run(["setpriv", "--version"], capture_output=True).returncode == 0
 
 
@@ -56,7 +61,7 @@ def run_as(user, group, socket_path, payload=b""):
     return done.stdout.strip()
 
 
-@unittest.skipUnless(can_switch_user(), "needs root (to switch users) and setpriv")
+@unittest.skipUnless(can_switch_user(), "needs root (to switch users), setpriv, www-data and nobody")
 class FastCgiSockets(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
