@@ -8,7 +8,7 @@ import threading
 import time
 import unittest
 
-from hostile import Stack, add_operator
+from hostile import Stack, add_operator, pid
 
 OK_OR_REFUSED = (201, 429, 503)
 
@@ -116,6 +116,21 @@ class Overload(unittest.TestCase):
         self.assertTrue(acknowledged <= stored)
         time.sleep(0.5)
         self.assertEqual(self.stack.request("POST", "/api/messages", {"text": "après"}, token=self.tokens[0])[0], 201)
+
+    def test_workers_that_leave_when_idle_do_not_take_the_program_down(self):
+        # Regression: a worker idle for 5 s leaves (lib/server.cpp) and
+        # called malloc_trim, which crashes the program under
+        # AddressSanitizer (`make test SANITIZE=1`): every burst was
+        # followed by a restart.
+        before = {name: pid(self.stack, name) for name in ("messages", "session")}
+        answers = burst(20, lambda i: self.stack.request("POST", "/api/messages", {"text": "avant repos %d" % i},
+                                                         token=self.tokens[i], timeout=30))
+        self.assertTrue(all(a[0] in OK_OR_REFUSED for a in answers))
+        time.sleep(7)  # longer than a worker's idle time: all but one leave
+        self.assertEqual({name: pid(self.stack, name) for name in ("messages", "session")}, before)
+        self.assertNotIn("stopped", self.stack.read_log())
+        self.assertEqual(self.stack.request("POST", "/api/messages", {"text": "après repos"},
+                                            token=self.tokens[0])[0], 201)
 
 
 class SessionRate(unittest.TestCase):
