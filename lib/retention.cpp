@@ -56,8 +56,14 @@ bool scrub(const store::Options& options) {
     for (int attempt = 0; attempt < kScrubAttempts; ++attempt) {
         // Columns: busy, frames in the log, frames checkpointed: 0|0|0 is
         // an empty, truncated log.
-        store::Query checkpoint(db, "PRAGMA wal_checkpoint(TRUNCATE)");
-        if (checkpoint.next() && checkpoint.integer(0) == 0 && checkpoint.integer(1) == 0) return true;
+        try {
+            store::Query checkpoint(db, "PRAGMA wal_checkpoint(TRUNCATE)");
+            if (checkpoint.next() && checkpoint.integer(0) == 0 && checkpoint.integer(1) == 0) return true;
+        } catch (const store::Error& e) {
+            // Another connection is checkpointing (a second purge, an
+            // erase): SQLite says busy instead of waiting. Try again.
+            if (!e.is_unavailable()) throw;
+        }
         std::this_thread::sleep_for(kScrubPause);  // a reader is finishing: bounded retries, not a poll loop
     }
     log::line("the write-ahead log could not be truncated: readers kept it busy; the next purge retries");
