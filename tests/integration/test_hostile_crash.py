@@ -9,7 +9,7 @@ import threading
 import time
 import unittest
 
-from hostile import Stack, integrity, pid, restarted, stop_processes
+from hostile import Stack, integrity, pid, restarted, stop_processes, wait_for
 
 SENDERS = 8
 KILLS = 3
@@ -67,7 +67,10 @@ class KilledMidBurst(unittest.TestCase):
                 self.assertTrue((kind or "").startswith("application/json"), answer)
                 self.assertEqual(set(body), {"error"}, answer)
 
-            # The service answers again, and every 201 is there, in order.
+            # The service answers again (the last restart may still be
+            # starting: slower with sanitizers), and every 201 is there, in order.
+            self.assertTrue(wait_for(lambda: stack.request("GET", "/api/messages?wait=0", token=tokens[0])[0] == 200,
+                                     timeout=30, step=0.2))
             for i, token in enumerate(tokens):
                 seen, after = [], 0
                 while True:  # a poll returns at most 500 messages: page through
