@@ -16,6 +16,7 @@ constexpr auto kScrubPause = std::chrono::milliseconds(5);
 // A pending TRUNCATE checkpoint blocks new writers while it waits for
 // readers: wait briefly, let the senders through, try again.
 constexpr int kScrubBusyMs = 20;
+constexpr int kBusyRetries = 5;  // busy timeouts in a row before the purge gives up
 
 // ?1 = now - left kept, ?2 = now - idle ttl, ?3 = now - max ttl.
 constexpr const char* kPurgeable =
@@ -37,14 +38,16 @@ std::int64_t purge_batch(store::Db& db, std::int64_t now, const visitor::Ttl& tt
                             static_cast<std::int64_t>(limits::kPurgeBatch));
         while (select.next()) batch.emplace_back(select.integer(0), select.integer(1));
     }
+    std::int64_t messages = 0;
     for (const auto& [session, unit] : batch) {
         store::Query(db, kDeleteMessages, session).run();
-        result.messages += store::changes(db);
+        messages += store::changes(db);
         store::Query(db, kDeleteSession, session).run();
         // Operators' consoles drop the conversation at once.
         pulse::record(db, session, unit, now);
     }
     transaction.commit();
+    result.messages += messages;
     result.sessions += static_cast<std::int64_t>(batch.size());
     return static_cast<std::int64_t>(batch.size());
 }
@@ -75,7 +78,16 @@ PurgeResult purge(const store::Options& options, std::int64_t now, const visitor
     PurgeResult result;
     {
         store::Db db(options);
-        while (purge_batch(db, now, ttl, result) == static_cast<std::int64_t>(limits::kPurgeBatch)) {
+        // Another purge, or a long checkpoint, may hold the write lock past
+        // the busy timeout: a batch that found it busy is simply tried again.
+        int busy = 0;
+        for (;;) {
+            try {
+                if (purge_batch(db, now, ttl, result) < static_cast<std::int64_t>(limits::kPurgeBatch)) break;
+                busy = 0;
+            } catch (const store::Error& e) {
+                if (!e.is_unavailable() || ++busy >= kBusyRetries) throw;
+            }
         }
         store::WriteTransaction transaction(db);
         store::Query(db, kDeleteOldPulses, now - kPulsesKeptSeconds).run();
