@@ -58,18 +58,27 @@ void add_to_epoll(int epoll_fd, int fd, std::uint32_t events, std::uint64_t tag)
 }  // namespace
 
 Waiters::Waiters(const store::Options& options, std::function<void(Job)> ready)
-    : db_(options), wake_name_(name_of(store::wake_path(options))), ready_(std::move(ready)) {
+    : db_(options),
+      wake_path_(store::wake_path(options)),
+      wake_name_(name_of(wake_path_)),
+      ready_(std::move(ready)) {
     epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
     inotify_fd_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     stop_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (epoll_fd_ < 0 || inotify_fd_ < 0 || stop_fd_ < 0) {
         throw std::runtime_error(std::string("cannot set up the long-poll watcher: ") + std::strerror(errno));
     }
-    // The directory, not the file: it may not exist yet.
+    // The wake file itself, for its writes: a watch on the directory's
+    // writes would also fire for every page written to the -wal file (a
+    // purge writes hundreds of thousands) in every process. The directory
+    // is watched only for the file appearing: it may not exist yet, or be
+    // made again.
     const std::string directory = directory_of(options.path);
-    if (inotify_add_watch(inotify_fd_, directory.c_str(), IN_MODIFY | IN_CREATE | IN_MOVED_TO) < 0) {
+    directory_watch_ = inotify_add_watch(inotify_fd_, directory.c_str(), IN_CREATE | IN_MOVED_TO);
+    if (directory_watch_ < 0) {
         throw std::runtime_error("cannot watch " + directory + ": " + std::strerror(errno));
     }
+    watch_wake_file();
     add_to_epoll(epoll_fd_, inotify_fd_, EPOLLIN, kInotifyTag);
     add_to_epoll(epoll_fd_, stop_fd_, EPOLLIN, kStopTag);
     cursor_ = pulse::latest(db_);
@@ -159,6 +168,11 @@ void Waiters::stop() {
     }
 }
 
+void Waiters::watch_wake_file() {
+    // Fails while the file does not exist: its creation is watched.
+    wake_watch_ = inotify_add_watch(inotify_fd_, wake_path_.c_str(), IN_MODIFY);
+}
+
 bool Waiters::drain_inotify() {
     alignas(inotify_event) char buffer[4096];
     bool changed = false;
@@ -167,8 +181,11 @@ bool Waiters::drain_inotify() {
         if (n <= 0) break;
         for (ssize_t offset = 0; offset < n;) {
             const auto* event = reinterpret_cast<const inotify_event*>(buffer + offset);
-            if (event->len > 0) {
-                if (std::string_view(event->name) == wake_name_) changed = true;
+            if (event->wd == wake_watch_ && (event->mask & IN_MODIFY)) changed = true;
+            if (event->wd == wake_watch_ && (event->mask & IN_IGNORED)) wake_watch_ = -1;  // the file went
+            if (event->wd == directory_watch_ && event->len > 0 && std::string_view(event->name) == wake_name_) {
+                watch_wake_file();
+                changed = true;
             }
             if (event->mask & IN_Q_OVERFLOW) changed = true;
             offset += static_cast<ssize_t>(sizeof(inotify_event) + event->len);

@@ -78,6 +78,7 @@ private:
     };
 
     void loop();
+    void watch_wake_file();
     bool drain_inotify();
     void dispatch_changes();
     void release_expired();
@@ -86,7 +87,10 @@ private:
     Job take(std::uint64_t ticket);
 
     store::Db db_;
-    std::string wake_name_;  // store::wake_path() within the watched directory
+    std::string wake_path_;  // store::wake_path(): written by every Writer after each commit
+    std::string wake_name_;  // its name within the watched directory
+    int directory_watch_ = -1;
+    int wake_watch_ = -1;    // -1 while the wake file does not exist
     std::function<void(Job)> ready_;
     int epoll_fd_ = -1;
     int inotify_fd_ = -1;
