@@ -660,6 +660,8 @@ def main():
     results["seconds"] = round(time.monotonic() - started, 1)
     with open(os.path.join(OUT, "results.json"), "w") as f:
         json.dump(results, f, indent=2)
+    if QUICK:
+        say("BENCH_QUICK=1: smaller and shorter runs; the targets are for the full run")
     print(table(results))
     say("results: %s (%.0f s)" % (os.path.relpath(os.path.join(OUT, "results.json"), ROOT), results["seconds"]))
 
