@@ -3,6 +3,7 @@
 
 #include <sodium.h>
 #include <array>
+#include <cstdio>
 #include <stdexcept>
 
 namespace abri::token {
@@ -11,6 +12,9 @@ namespace {
 
 constexpr std::string_view kCrockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 constexpr std::size_t kPublicIdLength = 10;
+constexpr std::size_t kPublicIdTimeChars = 4;
+constexpr int kPublicIdTimeStep = 6;  // bits: 64-second steps
+constexpr std::size_t kTimeDigits = 8;  // hex: Unix seconds until 2106
 
 std::size_t encoded_length() {
     return sodium_base64_ENCODED_LEN(limits::kTokenBytes, sodium_base64_VARIANT_URLSAFE_NO_PADDING) - 1;
@@ -56,18 +60,34 @@ bool is_well_formed(std::string_view secret) {
     return true;
 }
 
+std::string session_token(std::int64_t now) {
+    char time[kTimeDigits + 1];
+    std::snprintf(time, sizeof time, "%08llx", static_cast<unsigned long long>(now) & 0xffffffffULL);
+    return time + generate();
+}
+
+bool is_session_token(std::string_view token) {
+    const std::string_view time = token.substr(0, kTimeDigits);
+    return time.size() == kTimeDigits && time.find_first_not_of("0123456789abcdef") == std::string_view::npos &&
+           is_well_formed(token.substr(kTimeDigits));
+}
+
+std::string session_key(std::string_view token) { return std::string(token.substr(0, kTimeDigits)) + hash(token); }
+
 std::optional<std::string> from_bearer(std::string_view authorization) {
     constexpr std::string_view kScheme = "Bearer ";
     if (authorization.substr(0, kScheme.size()) != kScheme) return std::nullopt;
-    const std::string_view secret = authorization.substr(kScheme.size());
-    if (!is_well_formed(secret)) return std::nullopt;
-    return std::string(secret);
+    const std::string_view token = authorization.substr(kScheme.size());
+    if (!is_session_token(token)) return std::nullopt;
+    return std::string(token);
 }
 
-std::string public_id() {
+std::string public_id(std::int64_t now) {
     require_sodium();
     std::string id;
-    for (std::size_t i = 0; i < kPublicIdLength; ++i) id += kCrockford[randombytes_uniform(32)];
+    const std::uint64_t step = static_cast<std::uint64_t>(now) >> kPublicIdTimeStep;
+    for (std::size_t i = kPublicIdTimeChars; i-- > 0;) id += kCrockford[(step >> (5 * i)) & 31];
+    while (id.size() < kPublicIdLength) id += kCrockford[randombytes_uniform(32)];
     return id;
 }
 

@@ -23,6 +23,7 @@ constexpr const char* kTouch = "UPDATE sessions SET last_seen = ? WHERE id = ? A
 constexpr const char* kLeave =
     "UPDATE sessions SET state = 'left', quick_exit = ?, ended_at = ? WHERE id = ? AND state <> 'left'";
 constexpr const char* kDelete = "DELETE FROM sessions WHERE id = ?";
+constexpr int kPublicIdAttempts = 8;
 
 std::optional<Session> read_live(store::Query& query, std::int64_t now, const Ttl& ttl) {
     if (!query.next()) return std::nullopt;
@@ -40,9 +41,19 @@ std::int64_t expires_at(std::int64_t created_at, std::int64_t last_seen, const T
 }
 
 Created create(store::Db& db, const routing::Unit& unit, const std::string& role, std::int64_t now, const Ttl& ttl) {
-    Created created{token::generate(), {}};
-    const std::string public_id = token::public_id();
-    store::Query(db, kInsert, public_id, token::hash(created.token), unit.id, role, now, now).run();
+    Created created{token::session_token(now), {}};
+    std::string public_id;
+    // Public ids are 30 random bits within 64 seconds: the UNIQUE index
+    // refuses the rare second one, and another is drawn.
+    for (int attempt = 1;; ++attempt) {
+        public_id = token::public_id(now);
+        try {
+            store::Query(db, kInsert, public_id, token::session_key(created.token), unit.id, role, now, now).run();
+            break;
+        } catch (const store::Error& e) {
+            if (e.code != SQLITE_CONSTRAINT || attempt == kPublicIdAttempts) throw;
+        }
+    }
     const std::int64_t id = store::last_insert_id(db);
     pulse::record(db, id, unit.id, now);
     created.session = Session{id, public_id, unit.id, role, "waiting", now, now, expires_at(now, now, ttl)};
@@ -50,7 +61,7 @@ Created create(store::Db& db, const routing::Unit& unit, const std::string& role
 }
 
 std::optional<Session> find(store::Db& db, const std::string& token, std::int64_t now, const Ttl& ttl) {
-    store::Query query(db, kByToken, token::hash(token));
+    store::Query query(db, kByToken, token::session_key(token));
     return read_live(query, now, ttl);
 }
 

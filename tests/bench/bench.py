@@ -485,19 +485,29 @@ def long_polls(stack, operator):
             "client": client_cpu(summary, summary["ramp_seconds"] + summary["wake_seconds"] + 1.5)}
 
 
+# A public id as lib/token.cpp draws it at time t: four Crockford
+# characters of t / 64, six random ones.
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+PUBLIC_ID_SQL = " || ".join(["substr('%s', ((t >> %d) & 31) + 1, 1)" % (CROCKFORD, 6 + 5 * k) for k in (3, 2, 1, 0)] +
+                            ["substr('%s', (random() & 31) + 1, 1)" % CROCKFORD] * 6)
+
+
 def fill_expired(stack, sessions, messages_each):
     """Expired sessions and their messages, written straight into the
-    database (the state a purge finds after a busy day)."""
-    old = int(time.time()) - 2 * 86400
+    database as the programs write them: the state a purge finds after a
+    busy day, one chat opened a second."""
+    old = int(time.time()) - 2 * 86400 - sessions
     with sqlite3.connect(stack.db, timeout=60) as db:
         db.execute("PRAGMA synchronous=NORMAL")
         unit = db.execute("SELECT min(id) FROM units").fetchone()[0]
         first = db.execute("SELECT coalesce(max(id), 0) FROM sessions").fetchone()[0] + 1
         db.execute(
-            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) "
-            "INSERT INTO sessions (public_id, token_hash, unit_id, role, state, created_at, last_seen) "
-            "SELECT lower(hex(randomblob(9))), lower(hex(randomblob(32))), ?, 'victim', 'active', ?, ? FROM n",
-            (sessions, unit, old, old + 600))
+            "WITH RECURSIVE n(t) AS (SELECT ?1 UNION ALL SELECT t + 1 FROM n WHERE t < ?1 + ?2 - 1) "
+            # OR IGNORE: the one-in-hundreds run where two random tails meet
+            "INSERT OR IGNORE INTO sessions (public_id, token_hash, unit_id, role, state, created_at, last_seen) "
+            "SELECT " + PUBLIC_ID_SQL + ", printf('%08x', t) || lower(hex(randomblob(32))), ?3, 'victim', 'active', "
+            "t, t + 600 FROM n",
+            (old, sessions, unit))
         db.execute(
             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) "
             "INSERT INTO messages (session_id, sender, text, at) "

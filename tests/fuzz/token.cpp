@@ -1,5 +1,5 @@
 // Fuzz target: the credentials a request carries. The bytes are read as an
-// Authorization header (token::from_bearer), a Cookie header
+// Authorization header (token::from_bearer, token::session_key), a Cookie header
 // (auth::cookie_of, over HTTP and HTTPS), an operator's session id in a
 // path (token::is_public_id) and a CSRF value (token::equal). Whatever is
 // accepted must have the exact shape the server hands out.
@@ -25,10 +25,12 @@ bool is_base64url(std::string_view s) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view bytes(reinterpret_cast<const char*>(data), size);
 
-    if (const auto secret = token::from_bearer(bytes)) {
-        fuzz::require(secret->size() == 43 && is_base64url(*secret), "a bearer token of the wrong shape");
-        fuzz::require(bytes == "Bearer " + *secret, "a bearer token read from something else");
-        fuzz::require(token::hash(*secret).size() == 64, "a hash of the wrong size");
+    if (const auto token = token::from_bearer(bytes)) {
+        fuzz::require(token->size() == 8 + 43 && token->find_first_not_of("0123456789abcdef") >= 8 &&
+                          is_base64url(*token),
+                      "a bearer token of the wrong shape");
+        fuzz::require(bytes == "Bearer " + *token, "a bearer token read from something else");
+        fuzz::require(token::session_key(*token).size() == 8 + 64, "a key of the wrong size");
     }
     fuzz::require(token::is_well_formed(bytes) == (size == 43 && is_base64url(bytes)), "is_well_formed disagrees");
 
