@@ -36,11 +36,14 @@ inline constexpr int kWorkerIdleSeconds = 5;
 inline constexpr std::size_t kMaxParked = 20000;            // waiting long-polls per process
 inline constexpr std::size_t kMaxQueued = 4096;             // requests waiting for a worker
 inline constexpr int kBusyTimeoutMs = 5000;                 // SQLite busy handler
+inline constexpr int kWriterGapMs = 2;                      // lock left free between a bulk writer's transactions:
+                                                            // twice the busy handler's 1 ms retry
+                                                            // (lib/store.cpp)
 inline constexpr std::size_t kMaxBatch = 256;               // writes per group commit
-inline constexpr std::size_t kPurgeBatch = 100;             // sessions per purge transaction
+inline constexpr std::size_t kPurgeBatch = 2000;            // sessions per purge transaction, at most
+inline constexpr int kPurgeSliceMs = 10;                    // and its work, at most
 
 inline constexpr std::size_t kTokenBytes = 32;              // 256-bit bearer tokens
-inline constexpr std::size_t kPublicIdBytes = 9;            // 72-bit public session id
 
 // Operators (lib/auth.hpp, lib/desk.hpp, lib/queue.hpp).
 inline constexpr int kLoginSeconds = 12 * 60 * 60;          // an operator's cookie, from login

@@ -29,8 +29,11 @@ constexpr const char* kDeleteOldPulses = "DELETE FROM pulses WHERE at < ?";
 constexpr const char* kDeleteOldLogins = "DELETE FROM agent_logins WHERE expires_at <= ?";
 constexpr std::int64_t kPulsesKeptSeconds = 24 * 3600;
 
-// One short transaction; returns the number of sessions erased.
-std::int64_t purge_batch(store::Db& db, std::int64_t now, const visitor::Ttl& ttl, PurgeResult& result) {
+// One transaction of at most limits::kPurgeBatch sessions, ended after
+// limits::kPurgeSliceMs of work so that sends waiting for the lock wait
+// little; returns whether expired sessions may remain.
+bool purge_batch(store::Db& db, std::int64_t now, const visitor::Ttl& ttl, PurgeResult& result) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(limits::kPurgeSliceMs);
     store::WriteTransaction transaction(db);
     std::vector<std::pair<std::int64_t, std::int64_t>> batch;
     {
@@ -38,6 +41,7 @@ std::int64_t purge_batch(store::Db& db, std::int64_t now, const visitor::Ttl& tt
                             static_cast<std::int64_t>(limits::kPurgeBatch));
         while (select.next()) batch.emplace_back(select.integer(0), select.integer(1));
     }
+    std::int64_t sessions = 0;
     std::int64_t messages = 0;
     for (const auto& [session, unit] : batch) {
         store::Query(db, kDeleteMessages, session).run();
@@ -45,17 +49,22 @@ std::int64_t purge_batch(store::Db& db, std::int64_t now, const visitor::Ttl& tt
         store::Query(db, kDeleteSession, session).run();
         // Operators' consoles drop the conversation at once.
         pulse::record(db, session, unit, now);
+        ++sessions;
+        if (std::chrono::steady_clock::now() >= deadline) break;
     }
     transaction.commit();
     result.messages += messages;
-    result.sessions += static_cast<std::int64_t>(batch.size());
-    return static_cast<std::int64_t>(batch.size());
+    result.sessions += sessions;
+    return batch.size() == limits::kPurgeBatch || sessions < static_cast<std::int64_t>(batch.size());
 }
 }  // namespace
 
 bool scrub(const store::Options& options) {
     store::Db db(options);
     db.set_busy_timeout(kScrubBusyMs);
+    // Copies the log into the database beside the writers; the TRUNCATE
+    // below, which holds them back while it works, then has little left.
+    store::Query(db, "PRAGMA wal_checkpoint(PASSIVE)").next();
     for (int attempt = 0; attempt < kScrubAttempts; ++attempt) {
         // Columns: busy, frames in the log, frames checkpointed: 0|0|0 is
         // an empty, truncated log.
@@ -83,7 +92,7 @@ PurgeResult purge(const store::Options& options, std::int64_t now, const visitor
         int busy = 0;
         for (;;) {
             try {
-                if (purge_batch(db, now, ttl, result) < static_cast<std::int64_t>(limits::kPurgeBatch)) break;
+                if (!purge_batch(db, now, ttl, result)) break;
                 busy = 0;
             } catch (const store::Error& e) {
                 if (!e.is_unavailable() || ++busy >= kBusyRetries) throw;

@@ -24,8 +24,9 @@ struct PurgeResult {
 // Erases every session that expired, was closed by its operator, or was
 // left by its visitor more than limits::kLeftKeptSeconds ago, with its
 // messages; then old pulses and expired operator logins; then scrubs.
-// Works in short transactions (limits::kPurgeBatch sessions each) so that a
-// send never waits long behind it; two purges at once are harmless.
+// Works in short transactions (limits::kPurgeSliceMs of work each, with
+// the lock left free in between: store::WriteTransaction) so that a send
+// never waits long behind it; two purges at once are harmless.
 PurgeResult purge(const store::Options& options, std::int64_t now, const visitor::Ttl& ttl);
 
 }  // namespace abri::retention

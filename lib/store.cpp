@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <future>
+#include <thread>
 
 namespace abri::store {
 
@@ -27,6 +28,19 @@ bool Error::is_unavailable() const {
     }
 }
 
+namespace {
+
+// Waits for another connection's lock a millisecond at a time, up to
+// kBusyTimeoutMs. SQLite's own handler sleeps longer and longer (up to
+// 100 ms a time) and so misses the gaps a busy writer leaves.
+int wait_for_lock(void*, int attempts) {
+    if (attempts >= limits::kBusyTimeoutMs) return 0;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return 1;
+}
+
+}  // namespace
+
 Db::Db(const Options& options) {
     sqlite3* handle = nullptr;
     const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
@@ -40,7 +54,7 @@ Db::Db(const Options& options) {
     sqlite3_db_config(handle, SQLITE_DBCONFIG_DEFENSIVE, 1, nullptr);
     sqlite3_db_config(handle, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, nullptr);
     sqlite3_db_config(handle, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, nullptr);
-    sqlite3_busy_timeout(handle, limits::kBusyTimeoutMs);
+    sqlite3_busy_handler(handle, wait_for_lock, nullptr);
     exec("PRAGMA journal_mode=WAL");
     exec(options.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
     exec("PRAGMA foreign_keys=ON");
@@ -108,7 +122,14 @@ std::string Query::text(int column) const {
 
 bool Query::is_null(int column) const { return sqlite3_column_type(st_, column) == SQLITE_NULL; }
 
-WriteTransaction::WriteTransaction(Db& db) : db_(db) { db_.exec("BEGIN IMMEDIATE"); }
+WriteTransaction::WriteTransaction(Db& db) : db_(db) {
+    if (db_.paced_) {
+        const auto since = std::chrono::steady_clock::now() - db_.last_commit_;
+        const auto gap = std::chrono::milliseconds(limits::kWriterGapMs);
+        if (since < gap) std::this_thread::sleep_for(gap - since);
+    }
+    db_.exec("BEGIN IMMEDIATE");
+}
 
 WriteTransaction::~WriteTransaction() {
     if (!done_) sqlite3_exec(db_.raw(), "ROLLBACK", nullptr, nullptr, nullptr);
@@ -117,6 +138,7 @@ WriteTransaction::~WriteTransaction() {
 void WriteTransaction::commit() {
     db_.exec("COMMIT");
     done_ = true;
+    db_.last_commit_ = std::chrono::steady_clock::now();
 }
 
 std::int64_t last_insert_id(Db& db) { return sqlite3_last_insert_rowid(db.raw()); }
@@ -143,6 +165,9 @@ Writer::Writer(const Options& options)
     : db_(options), wake_fd_(open(wake_path(options).c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) {
     if (wake_fd_ < 0) throw Error(SQLITE_CANTOPEN, "cannot open " + wake_path(options) + ": " + std::strerror(errno));
     db_.exec(kWriteCache);
+    // Its batches follow each other as fast as sends arrive: that is the
+    // group commit, not a bulk run to pace.
+    db_.set_paced(false);
     thread_ = std::thread([this] { loop(); });
 }
 

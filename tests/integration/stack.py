@@ -139,6 +139,19 @@ class Stack:
             raise AssertionError("POST /api/session answered %d %r" % (status, body))
         return body
 
+    def every_message(self, token):
+        """Every message of a visitor's chat, paging through the polls
+        (a poll answers at most 500)."""
+        messages, after = [], 0
+        while True:
+            status, body, _ = self.request("GET", "/api/messages?after=%d&wait=0" % after, token=token)
+            if status != 200:
+                raise AssertionError("GET /api/messages answered %d %r" % (status, body))
+            if not body["messages"]:
+                return messages
+            messages += body["messages"]
+            after = body["messages"][-1]["id"]
+
 
 class StackCase(unittest.TestCase):
     """Tests of one class share one stack, started once for them."""

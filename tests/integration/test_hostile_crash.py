@@ -72,14 +72,7 @@ class KilledMidBurst(unittest.TestCase):
             self.assertTrue(wait_for(lambda: stack.request("GET", "/api/messages?wait=0", token=tokens[0])[0] == 200,
                                      timeout=30, step=0.2))
             for i, token in enumerate(tokens):
-                seen, after = [], 0
-                while True:  # a poll returns at most 500 messages: page through
-                    status, body, _ = stack.request("GET", "/api/messages?after=%d&wait=0" % after, token=token)
-                    self.assertEqual(status, 200, body)
-                    if not body["messages"]:
-                        break
-                    after = body["messages"][-1]["id"]
-                    seen += [(m["id"], m["text"]) for m in body["messages"] if m["from"] == "visitor"]
+                seen = [(m["id"], m["text"]) for m in stack.every_message(token) if m["from"] == "visitor"]
                 seen_set = set(seen)
                 missing = [m for m in acknowledged[i] if m not in seen_set]
                 self.assertEqual(missing, [], "acknowledged messages lost")
