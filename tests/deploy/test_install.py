@@ -627,6 +627,52 @@ http {{
         self.assertIsNotNone(r, 'no 429 among %s' % statuses)
         self.json_error(r, data, 429, 'too_many_requests')
 
+    def raw_answer(self, data, tls=True):
+        """Bytes sent as they are to the HTTPS port (over TLS, or not);
+        returns (status, headers with lower-case names, body)."""
+        s = socket.create_connection(('127.0.0.1', self.https_port), timeout=10)
+        if tls:
+            s = self.tls().wrap_socket(s, server_hostname='127.0.0.1')
+        with s:
+            s.sendall(data)
+            answer = b''
+            while True:
+                try:
+                    chunk = s.recv(65536)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                answer += chunk
+        head, _, body = answer.partition(b'\r\n\r\n')
+        lines = head.decode('latin-1').split('\r\n')
+        headers = dict((k.strip().lower(), v.strip()) for k, _, v in (l.partition(':') for l in lines[1:]))
+        return int(lines[0].split()[1]), headers, body
+
+    def raw_json_error(self, data, status, code, tls=True):
+        got, headers, body = self.raw_answer(data, tls)
+        self.assertEqual(got, status, body)
+        self.assertTrue(headers.get('content-type', '').startswith('application/json'), (headers, body))
+        self.assertEqual(json.loads(body)['error']['code'], code)
+        self.assertEqual(headers.get('cache-control'), 'no-store')
+        self.assertRegex(headers.get('strict-transport-security', ''), r'^max-age=\d{8,}')
+
+    def test_a_header_too_large_for_nginx_is_a_json_400(self):
+        self.raw_json_error(b'GET /api/messages HTTP/1.1\r\nHost: localhost\r\nCookie: c=' + b'A' * 9000 +
+                            b'\r\nConnection: close\r\n\r\n', 400, 'header_too_large')
+
+    def test_a_request_line_nginx_cannot_parse_is_a_json_400(self):
+        self.raw_json_error(b'GET /../../etc/passwd HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n',
+                            400, 'bad_request')
+
+    def test_plain_http_sent_to_the_https_port_is_a_json_400(self):
+        # nginx's status 497; no HSTS on it (not over HTTPS), so only the shape.
+        got, headers, body = self.raw_answer(b'GET /api/health HTTP/1.1\r\nHost: localhost\r\n'
+                                             b'Connection: close\r\n\r\n', tls=False)
+        self.assertEqual(got, 400, body)
+        self.assertTrue(headers.get('content-type', '').startswith('application/json'), (headers, body))
+        self.assertEqual(json.loads(body)['error']['code'], 'https_required')
+
     def test_a_missing_program_is_a_json_503(self):
         if self.CGI:
             self.skipTest('fcgiwrap serves every program')

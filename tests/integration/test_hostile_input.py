@@ -179,21 +179,117 @@ class HostileBodies(unittest.TestCase):
         # And the stack still works.
         self.assertEqual(self.stack.request("GET", "/api/messages?wait=0", token=self.token)[0], 200)
 
-    @unittest.expectedFailure
-    def test_a_header_too_large_for_nginx_is_refused_in_json_too(self):
-        # KNOWN DEFECT (docs/hostile.md): a header or cookie larger than
-        # nginx's buffers (8 KiB) is refused with nginx's own HTML page
-        # (status 400, internally 494), which the contract calls a defect.
-        # `error_page 494 = @abri_400;` with a JSON location in
-        # deploy/nginx/abri-locations.conf.in fixes it (checked by hand).
-        # Remove expectedFailure then. (A request line nginx cannot parse
-        # at all gets its HTML 400/414 whatever error_page says.)
-        raw = (b"GET /api/messages HTTP/1.1\r\nHost: x\r\nCookie: c=" + b"A" * 9000 +
-               b"\r\nConnection: close\r\n\r\n")
-        status, headers, body = raw_http(self.stack, raw)
-        self.assertEqual(status, 400)
-        self.assertTrue(headers.get("content-type", "").startswith("application/json"), (status, body[:80]))
-        self.assertEqual(set(json.loads(body)), {"error"})
+
+def nginx_answer(stack, raw):
+    """A raw request through the stack's nginx, as (status, JSON body or
+    the bytes, headers) for assert_error."""
+    status, headers, body = raw_http(stack, raw)
+    try:
+        decoded = json.loads(body)
+    except ValueError:
+        decoded = body
+    return status, decoded, {name.title(): value for name, value in headers.items()}
+
+
+def request(line, *headers, body=b""):
+    """A request as raw bytes: its line, its headers, Connection: close."""
+    return line + b"\r\n" + b"".join(h + b"\r\n" for h in headers) + b"Connection: close\r\n\r\n" + body
+
+
+HOST = b"Host: x"
+
+
+class NginxOwnErrors(unittest.TestCase):
+    """What nginx refuses before any program sees the request is refused in
+    the contract's JSON shape too, never with nginx's HTML page
+    (deploy/nginx/abri-locations.conf.in)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.stack = Stack().start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.stack.stop()
+
+    def assert_json_error(self, raw, status, code):
+        answer = nginx_answer(self.stack, raw)
+        assert_error(self, answer, status, code)
+        self.assertEqual(answer[2].get("Cache-Control"), "no-store", answer)
+
+    def test_a_header_or_cookie_too_large_for_nginx_is_a_json_400(self):
+        # Over large_client_header_buffers (8 KiB): nginx's status 494.
+        for header in (b"Cookie: c=" + b"A" * 9000, b"Authorization: Bearer " + b"A" * 9000, b"A" * 9000):
+            for path in (b"/api/messages", b"/"):
+                with self.subTest(path=path, header=header[:20]):
+                    self.assert_json_error(request(b"GET " + path + b" HTTP/1.1", HOST, header),
+                                           400, "header_too_large")
+        many = [b"X-H%d: %s" % (i, b"v" * 1000) for i in range(40)]
+        self.assert_json_error(request(b"GET /api/health HTTP/1.1", HOST, *many), 400, "header_too_large")
+
+    def test_a_uri_too_long_for_nginx_is_a_json_414(self):
+        for line in (b"GET /api/messages?" + b"a" * 9000 + b" HTTP/1.1", b"GET /" + b"a" * 9000 + b" HTTP/1.1"):
+            with self.subTest(line=line[:20]):
+                self.assert_json_error(request(line, HOST), 414, "uri_too_long")
+
+    def test_a_request_line_nginx_cannot_parse_is_a_json_400(self):
+        # Refused before nginx has a URI, where its named locations do not
+        # apply: these go through the internal /_abri/error/400.
+        for line in (b"GET\x01/ HTTP/1.1", b"G@T / HTTP/1.1", b"get /api/health HTTP/1.1", b"hello world",
+                     b"GET /api/ health HTTP/1.1", b"GET /../../etc/passwd HTTP/1.1", b"GET /%zz HTTP/1.1",
+                     b"GET /api/health HTTP/1.99999", b"CONNECT x:443 HTTP/1.1", b"OPTIONS * HTTP/1.1"):
+            with self.subTest(line=line):
+                self.assert_json_error(request(line, HOST), 400, "bad_request")
+
+    def test_headers_nginx_refuses_are_a_json_400(self):
+        post = b"POST /api/messages HTTP/1.1"
+        for line, headers, body in (
+                (b"GET /api/health HTTP/1.1", [], b""),                      # no Host
+                (b"GET /api/health HTTP/1.1", [HOST, b"Host: y"], b""),
+                (b"GET /api/health HTTP/1.1", [b"Host: a/b"], b""),
+                (b"GET /api/health HTTP/1.1", [HOST, b"X Y: 1"], b""),
+                (b"GET /api/health HTTP/1.1", [HOST, b"X-Y: a\x00b"], b""),
+                (post, [HOST, b"Content-Length: abc"], b""),
+                (post, [HOST, b"Content-Length: 2", b"Content-Length: 3"], b"{}"),
+                (post, [HOST, b"Content-Length: 2", b"Transfer-Encoding: chunked"], b"0\r\n\r\n"),
+                (b"POST /api/messages HTTP/1.0", [HOST, b"Transfer-Encoding: chunked"], b"0\r\n\r\n"),
+                (post, [HOST, b"Content-Type: application/json", b"Transfer-Encoding: chunked"], b"zz\r\n")):
+            with self.subTest(headers=headers):
+                self.assert_json_error(request(line, *headers, body=body), 400, "bad_request")
+
+    def test_an_http_version_nginx_does_not_speak_is_a_json_505(self):
+        for version in (b"HTTP/2.0", b"HTTP/3.1"):
+            with self.subTest(version=version):
+                self.assert_json_error(request(b"GET /api/health " + version, HOST), 505,
+                                       "http_version_not_supported")
+
+    def test_an_unknown_transfer_encoding_is_a_json_501(self):
+        self.assert_json_error(request(b"POST /api/messages HTTP/1.1", HOST, b"Transfer-Encoding: gzip"),
+                               501, "not_implemented")
+
+    def test_a_directory_without_an_index_is_a_json_403(self):
+        for path in (b"/js/", b"/css/"):
+            with self.subTest(path=path):
+                self.assert_json_error(request(b"GET " + path + b" HTTP/1.1", HOST), 403, "forbidden")
+
+    def test_preconditions_and_ranges_nginx_refuses_on_a_page_are_json_412_and_416(self):
+        # The page's own type (text/html) must not stick to the answer.
+        page = b"GET /index.html HTTP/1.1"
+        self.assert_json_error(request(page, HOST, b'If-Match: "nope"'), 412, "precondition_failed")
+        self.assert_json_error(request(page, HOST, b"If-Unmodified-Since: Mon, 01 Jan 1990 00:00:00 GMT"),
+                               412, "precondition_failed")
+        self.assert_json_error(request(page, HOST, b"Range: bytes=999999-"), 416, "range_not_satisfiable")
+
+    def test_a_post_to_a_page_is_a_json_405_not_typed_as_html(self):
+        self.assert_json_error(request(b"POST /index.html HTTP/1.1", HOST, b"Content-Length: 0"),
+                               405, "method_not_allowed")
+
+    def test_the_internal_error_uris_are_a_json_404_from_outside(self):
+        for method in (b"GET", b"POST"):
+            with self.subTest(method=method):
+                self.assert_json_error(request(method + b" /_abri/error/400 HTTP/1.1", HOST, b"Content-Length: 0"),
+                                       404, "not_found")
+
 
 if __name__ == "__main__":
     unittest.main()
