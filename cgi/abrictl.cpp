@@ -16,6 +16,8 @@
 
 #include <sys/stat.h>
 
+#include <cerrno>
+#include <cstring>
 #include <ctime>
 #include <functional>
 #include <iostream>
@@ -40,7 +42,7 @@ const char* const kUsage =
     "  agent add USERNAME --unit CODE [--unit CODE ...]   password read from standard input\n"
     "  agent disable USERNAME\n"
     "  stats                                      sessions waiting and active, messages\n"
-    "The database is --db PATH, else $ABRI_DB.\n";
+    "The database is --db PATH, else $ABRI_DB; only init creates it.\n";
 
 struct UsageError : std::runtime_error {
     using std::runtime_error::runtime_error;
@@ -71,7 +73,20 @@ void expect_count(const Args& args, std::size_t count) {
     if (args.size() != count) throw UsageError("wrong number of arguments");
 }
 
+// Every command but init needs the database to exist already: a wrong or
+// unset path stops here, before SQLite would create an empty file there.
+void require_existing(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0) return;
+    if (errno == ENOENT) {
+        throw std::runtime_error(path + ": no database there. Name the database with --db PATH or $ABRI_DB, "
+                                        "or create this one with `abrictl init`");
+    }
+    throw std::runtime_error("cannot open database " + path + ": " + std::strerror(errno));
+}
+
 std::unique_ptr<store::Db> open_current(const Config& config) {
+    require_existing(config.db_path);
     auto db = std::make_unique<store::Db>(store::Options{config.db_path, config.synchronous_full});
     store::require_current_schema(*db);
     return db;

@@ -121,7 +121,8 @@ install: $(ABRI_INSTALL_PROGRAMS) $(abri_bin)/abrictl
 		'$(DESTDIR)$(abri_nginxdir)/sites-available' '$(DESTDIR)$(abri_acmedir)'
 	install -d -m 0700 '$(DESTDIR)$(abri_statedir)'
 	install -m 0755 $(ABRI_INSTALL_PROGRAMS) '$(DESTDIR)$(abri_libexecdir)/'
-	install -m 0755 $(abri_bin)/abrictl '$(DESTDIR)$(abri_sbindir)/abrictl'
+	install -m 0755 $(abri_bin)/abrictl '$(DESTDIR)$(abri_libexecdir)/abrictl'
+	$(call abri_gen,deploy/abrictl.in,$(DESTDIR)$(abri_sbindir)/abrictl,0755)
 	$(call abri_tree,www,$(DESTDIR)$(abri_datadir)/www)
 	$(call abri_tree,sql,$(DESTDIR)$(abri_datadir)/sql)
 	$(call abri_gen,deploy/nginx/abri-http.conf.in,$(DESTDIR)$(abri_datadir)/nginx/abri-http.conf,0644)

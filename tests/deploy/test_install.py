@@ -245,7 +245,9 @@ class Installed(unittest.TestCase):
     @classmethod
     def _start_programs(cls):
         cls.db = cls.at(STATE + '/abri.db')
-        abrictl = cls.at(SBIN + '/abrictl')
+        # The program behind the command: /usr/local/sbin/abrictl names the
+        # real /etc/abri and /usr/lib/abri (test_installed_abrictl_*).
+        abrictl = cls.at(LIBEXEC + '/abrictl')
         cls._service_user()
         as_user = sandbox(cls.uid, cls.gid, no_network=False, bpf=None)
         confined = sandbox(cls.uid, cls.gid, no_network=cls.uid is not None, bpf=seccomp_filter())
@@ -482,7 +484,7 @@ http {{
     # ----- the tests ----------------------------------------------------------
 
     def test_install_puts_files_where_the_docs_say(self):
-        for path in [LIBEXEC + '/' + p for p in PROGRAMS + ('purge',)] + [SBIN + '/abrictl']:
+        for path in [LIBEXEC + '/' + p for p in PROGRAMS + ('purge', 'abrictl')] + [SBIN + '/abrictl']:
             self.assertTrue(os.access(self.at(path), os.X_OK), path)
         for path in (DATA + '/www/index.html', DATA + '/sql', DATA + '/nginx/abri-http.conf',
                      DATA + '/nginx/abri-fastcgi-params.conf', '/etc/abri/abri.env',
@@ -695,7 +697,7 @@ http {{
         self.assertNotIn(text, dump)
         self.assertNotRegex(dump, r'INSERT INTO "?(sessions|messages|pulses|agent_logins)\b')
         fresh = os.path.join(self.tmp, 'restored-%d.db' % int(self.CGI))
-        subprocess.run([self.at(SBIN + '/abrictl'), '--db', fresh, 'init'], check=True,
+        subprocess.run([self.at(LIBEXEC + '/abrictl'), '--db', fresh, 'init'], check=True,
                        stdout=subprocess.DEVNULL, env=self._env())
         subprocess.run(['sqlite3', fresh], input=dump, text=True, check=True)
         codes = subprocess.run(['sqlite3', fresh, 'SELECT code FROM units; SELECT username FROM agents;'],
@@ -727,6 +729,55 @@ http {{
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                              preexec_fn=sandbox(self.uid, self.gid, False, None))
         self.assertEqual((run.returncode, run.stdout, run.stderr), (0, '', ''))
+
+    # ----- the installed abrictl --------------------------------------------
+
+    def installed_abrictl(self, settings, *argv, env=None):
+        """Runs /usr/local/sbin/abrictl as the admin would, as the service
+        user, with `settings` as /etc/abri/abri.env and the programs under
+        the test's root; returns the finished process."""
+        if self.CGI:
+            self.skipTest('checked once, by the FastCGI run')
+        name = 'abrictl-%d' % len(os.listdir(self.tmp))
+        settings_file = os.path.join(self.tmp, name + '.env')
+        with open(settings_file, 'w') as f:
+            f.write(settings)
+        command = os.path.join(self.tmp, name)
+        with open(command, 'w') as f:
+            f.write(read(self.at(SBIN + '/abrictl')).replace('/etc/abri/abri.env', settings_file)
+                    .replace(LIBEXEC + '/', self.at(LIBEXEC) + '/'))
+        return subprocess.run(['/bin/sh', command, *argv], env=dict(env or {}, PATH='/usr/bin:/bin'),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              preexec_fn=sandbox(self.uid, self.gid, False, None))
+
+    def installed_settings(self):
+        return read(self.at('/etc/abri/abri.env')).replace('=' + STATE, '=' + self.at(STATE))
+
+    def test_installed_abrictl_reads_the_database_abri_env_names(self):
+        run = self.installed_abrictl(self.installed_settings(), 'stats')
+        self.assertEqual((run.returncode, run.stderr), (0, ''))
+        self.assertIn('waiting: ', run.stdout)
+        # The database abri.env names, not the build's default.
+        moved = os.path.join(self.tmp, 'moved.db')
+        run = self.installed_abrictl(self.installed_settings().replace(self.db, moved), 'stats')
+        self.assertEqual(run.returncode, 1, run.stderr)
+        self.assertIn(moved + ': no database there', run.stderr)
+
+    def test_installed_abrictl_without_abri_db_in_abri_env_says_how_to_name_it(self):
+        settings = re.sub(r'(?m)^ABRI_DB=.*\n', '', self.installed_settings())
+        run = self.installed_abrictl(settings, 'stats')
+        self.assertEqual(run.returncode, 2)
+        self.assertIn('sets no ABRI_DB', run.stderr)
+        self.assertIn('--db PATH', run.stderr)
+        self.assertEqual(self.installed_abrictl(settings, '--db', self.db, 'stats').returncode, 0)
+
+    def test_installed_abrictl_takes_another_database_from_db_or_the_environment(self):
+        missing = os.path.join(self.tmp, 'elsewhere.db')
+        for argv, env in ((['--db', missing, 'stats'], None), (['stats'], {'ABRI_DB': missing})):
+            run = self.installed_abrictl(self.installed_settings(), *argv, env=env)
+            self.assertEqual(run.returncode, 1, run.stderr)
+            self.assertIn(missing + ': no database there', run.stderr)
+            self.assertFalse(os.path.exists(missing))
 
     def test_logs_hold_no_client_address_token_or_chat_text(self):
         # Every request-level event issue 6 names, then every log.

@@ -1,7 +1,10 @@
 # Fuzzing (included by the top-level Makefile). See docs/hostile.md.
 #
 #   make fuzz                 every target for FUZZ_SECONDS (60) each, with
-#                             clang's libFuzzer, ASan and UBSan
+#                             clang's libFuzzer, ASan and UBSan; installs
+#                             clang-14 and libclang-rt-14-dev when missing
+#                             (deploy/dev/deps.sh fuzz), unless FUZZ_CXX is
+#                             given
 #   make fuzz FUZZ_TARGETS=body FUZZ_SECONDS=600
 #   make fuzz-merge           adds what the last runs found, minimised, to
 #                             tests/fuzz/corpus/ (commit it)
@@ -23,7 +26,12 @@ FUZZ_LIB_OBJ := $(LIB_SRC:%.cpp=$(FUZZ_DIR)/%.o) $(GEN_SRC:build/gen/%.cpp=$(FUZ
 # Long enough to cross the 8 KiB parameter and 16 KiB body limits.
 FUZZ_MAX_LEN := 20000
 
-.PHONY: fuzz fuzz-build fuzz-merge fuzz-replay
+.PHONY: fuzz fuzz-deps fuzz-build fuzz-merge fuzz-replay
+
+# FUZZ_CXX is expanded anew where it is used, so it finds a clang that
+# fuzz-deps has just installed.
+fuzz-deps:
+	@deploy/dev/deps.sh $(if $(filter file,$(origin FUZZ_CXX)),fuzz,build)
 
 $(FUZZ_DIR)/lib/%.o: lib/%.cpp
 	@mkdir -p $(@D)
@@ -47,7 +55,7 @@ $(FUZZ_DIR)/%: $(FUZZ_DIR)/tests/fuzz/%.o $(FUZZ_DIR)/libabri.a
 	@echo '  FUZZ-LD  $@'
 	@$(FUZZ_CXX) $(FUZZ_FLAGS) -fsanitize=fuzzer $^ $(LDLIBS) -o $@
 
-fuzz-build:
+fuzz-build: fuzz-deps
 	@test -n "$(FUZZ_CXX)" || { echo "clang++ is missing: apt-get install clang-14 libclang-rt-14-dev"; exit 1; }
 	@$(MAKE) --no-print-directory $(FUZZ_TARGETS:%=$(FUZZ_DIR)/%)
 

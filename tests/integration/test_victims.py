@@ -402,6 +402,25 @@ class Abrictl(StackCase):
         self.assertGreaterEqual(int(values["waiting"]), 1)
         self.assertGreaterEqual(int(values["messages"]), 1)
 
+    def test_commands_but_init_refuse_a_missing_database_and_create_nothing(self):
+        missing = os.path.join(self.stack.dir, "no-such.db")
+        for argv in (["stats"], ["route", "default", "GN-NUM"], ["agent", "disable", "nobody"]):
+            done = subprocess.run([os.path.join(BIN, "abrictl"), "--db", missing, *argv],
+                                  capture_output=True, text=True, env=self.stack.program_env())
+            self.assertEqual(done.returncode, 1, argv)
+            self.assertIn(missing + ": no database there", done.stderr)
+            self.assertIn("abrictl init", done.stderr)
+            self.assertFalse(os.path.exists(missing), argv)
+            self.assertFalse(os.path.exists(missing + "-wal"), argv)
+
+    def test_init_creates_a_missing_database(self):
+        fresh = os.path.join(self.stack.dir, "fresh-%d.db" % os.getpid())
+        self.addCleanup(lambda: [os.remove(p) for p in (fresh, fresh + "-wal", fresh + "-shm") if os.path.exists(p)])
+        done = subprocess.run([os.path.join(BIN, "abrictl"), "--db", fresh, "init"],
+                              capture_output=True, text=True, env=self.stack.program_env())
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertIn(fresh + ": created", done.stdout)
+
     def test_programs_refuse_a_database_that_was_not_initialised(self):
         env = dict(self.stack.program_env(), ABRI_DB=os.path.join(self.stack.dir, "empty.db"),
                    GATEWAY_INTERFACE="CGI/1.1", REQUEST_METHOD="GET", REQUEST_URI="/api/health")
