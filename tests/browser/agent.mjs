@@ -2,7 +2,7 @@
 //
 //   ABRI_URL=http://127.0.0.1:PORT/ ABRI_AGENT_USER=... ABRI_AGENT_PASSWORD=... node agent.mjs
 //
-// Environment (the same as run.mjs):
+// Environment (read in _lib.mjs, the same as run.mjs):
 //   ABRI_URL             base URL of a running stack (deploy/dev/stack.sh); required
 //   ABRI_AGENT_USER, ABRI_AGENT_PASSWORD
 //                        an operator of the unit that ABRI_TEST_POSTCODE routes to
@@ -18,40 +18,20 @@
 // Prints one line per test, then "N passed, N failed"; exits 1 on failure.
 // Screenshots go to var/screenshots/ (agent-*.png).
 
-import { chromium } from 'playwright-core';
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createRequire } from 'node:module';
+import {
+  AGENT_PASSWORD, AGENT_USER, BASE, POSTCODE, STEP_MS,
+  api, axe, browser, check, hidden, runTests, shotPath, test, visible, waitText,
+} from './_lib.mjs';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ROOT = path.resolve(HERE, '..', '..');
-const SHOTS = path.join(ROOT, 'var', 'screenshots');
-const AXE_SOURCE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
-const BASE = process.env.ABRI_URL;
-const POSTCODE = process.env.ABRI_TEST_POSTCODE || '75011';
-const USER = process.env.ABRI_AGENT_USER;
-const PASSWORD = process.env.ABRI_AGENT_PASSWORD;
-const CHROMIUM = process.env.ABRI_CHROMIUM || '/usr/bin/chromium';
-const ONLY = process.env.ABRI_TEST_ONLY || '';
-const TEST_TIMEOUT_MS = 90000;
-const STEP_MS = 15000;            // how long one expected change may take
-
-if (!BASE || !USER || !PASSWORD) {
+if (!BASE || !AGENT_USER || !AGENT_PASSWORD) {
   console.error('agent.mjs: set ABRI_URL, ABRI_AGENT_USER and ABRI_AGENT_PASSWORD (deploy/dev/stack.sh --demo)');
   process.exit(2);
 }
 const base = new URL(BASE);
 const CONSOLE = new URL('agent/', base).href;
 
-/* ---------- harness ---------- */
+/* ---------- pages ---------- */
 
-const tests = [];
-function test(name, fn) { tests.push({ name, fn }); }
-function check(cond, msg) { if (!cond) throw new Error(msg); }
-
-let browser;
 const foreign = [];
 
 async function newPage() {
@@ -67,67 +47,27 @@ async function newPage() {
   return page;
 }
 
-async function visible(locator, what) {
-  await locator.first().waitFor({ state: 'visible', timeout: STEP_MS })
-    .catch(() => { throw new Error(`${what} never became visible`); });
-}
-
-async function hidden(locator, what) {
-  await locator.first().waitFor({ state: 'hidden', timeout: STEP_MS })
-    .catch(() => { throw new Error(`${what} never went away`); });
-}
-
-async function waitText(locator, re, what) {
-  const until = Date.now() + STEP_MS;
-  let last = '';
-  while (Date.now() < until) {
-    last = (await locator.first().textContent().catch(() => '')) || '';
-    if (re.test(last)) return last;
-    await new Promise((ok) => setTimeout(ok, 100));
-  }
-  throw new Error(`${what}: reads ${JSON.stringify(last.slice(0, 300))}`);
-}
-
-async function axe(page, state) {
-  await page.evaluate(AXE_SOURCE);
-  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
-  const v = result.violations;
-  check(!v.length, `axe, state ${state}: ` + v.map((x) => `${x.id} (${x.impact}): ${x.nodes.map((n) => n.target.join(' ')).join(', ')}`).join('; '));
-}
-
 async function shot(page, name) {
-  fs.mkdirSync(SHOTS, { recursive: true });
-  await page.screenshot({ path: path.join(SHOTS, `agent-${name}.png`), fullPage: true });
+  await page.screenshot({ path: shotPath(`agent-${name}.png`), fullPage: true });
 }
 
 /* ---------- the visitor, through the public API ---------- */
 
-async function call(method, p, { token, body, headers = {} } = {}) {
-  const h = { ...headers };
-  if (token) h.Authorization = `Bearer ${token}`;
-  if (body !== undefined) h['Content-Type'] = 'application/json';
-  const res = await fetch(new URL(p, BASE), { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  let data = null;
-  try { data = text ? JSON.parse(text) : null; } catch { data = text; }
-  return { status: res.status, data };
-}
-
 async function openVisitor(role = 'victim') {
-  const r = await call('POST', '/api/session', { body: { postcode: POSTCODE, role } });
+  const r = await api('POST', '/api/session', { body: { postcode: POSTCODE, role } });
   check(r.status === 201, `POST /api/session: ${r.status} ${JSON.stringify(r.data)}`);
   return r.data;
 }
 
 async function visitorSays(visitor, text) {
-  const r = await call('POST', '/api/messages', { token: visitor.token, body: { text } });
+  const r = await api('POST', '/api/messages', { token: visitor.token, body: { text } });
   check(r.status === 201, `visitor message: ${r.status} ${JSON.stringify(r.data)}`);
 }
 
 async function visitorReads(visitor, match, what) {
   const until = Date.now() + STEP_MS;
   while (Date.now() < until) {
-    const r = await call('GET', '/api/messages?after=0&wait=2', { token: visitor.token });
+    const r = await api('GET', '/api/messages?after=0&wait=2', { token: visitor.token });
     check(r.status === 200, `visitor poll: ${r.status}`);
     const found = r.data.messages.find(match);
     if (found) return { message: found, state: r.data.state };
@@ -140,8 +80,8 @@ async function visitorReads(visitor, match, what) {
 async function login(page) {
   await page.goto(CONSOLE);
   await visible(page.locator('#login-form'), 'the login form');
-  await page.fill('#username', USER);
-  await page.fill('#password', PASSWORD);
+  await page.fill('#username', AGENT_USER);
+  await page.fill('#password', AGENT_PASSWORD);
   await page.click('#login-form button[type="submit"]');
   await visible(page.locator('#desk'), 'the desk');
 }
@@ -224,9 +164,9 @@ test('the_whole_console_works_with_the_keyboard_alone', async () => {
   await page.goto(CONSOLE);
   await visible(page.locator('#login-form'), 'the login form');
   check(await page.evaluate(() => document.activeElement.id) === 'username', 'the username box has no focus');
-  await page.keyboard.type(USER);
+  await page.keyboard.type(AGENT_USER);
   await page.keyboard.press('Tab');
-  await page.keyboard.type(PASSWORD);
+  await page.keyboard.type(AGENT_PASSWORD);
   await page.keyboard.press('Enter');
   await visible(page.locator('#desk'), 'the desk');
 
@@ -297,7 +237,7 @@ test('visitor_leaving_in_a_hurry_is_shown_plainly', async () => {
   await login(page);
   const visitor = await openVisitor();
   await claimFromQueue(page, visitor.session);
-  const r = await call('POST', '/api/session/leave', { token: visitor.token, body: { quick: true } });
+  const r = await api('POST', '/api/session/leave', { token: visitor.token, body: { quick: true } });
   check(r.status === 204, `leave: ${r.status}`);
   const pane = paneOf(page, visitor.session);
   await waitText(pane.locator('.presence'), /sortie rapide/, 'the quick exit');
@@ -319,9 +259,9 @@ test('ended_login_shows_the_login_form_and_clears_the_conversations', async () =
   // Log this browser out behind its back, then make its poll wake.
   const cookies = await page.context().cookies();
   const cookie = cookies.map((c) => `${c.name}=${c.value}`).join('; ');
-  const me = await call('GET', '/api/agent/me', { headers: { Cookie: cookie } });
+  const me = await api('GET', '/api/agent/me', { headers: { Cookie: cookie } });
   check(me.status === 200, `me: ${me.status}`);
-  const out = await call('POST', '/api/agent/logout', { headers: { Cookie: cookie, 'X-Abri-CSRF': me.data.csrf } });
+  const out = await api('POST', '/api/agent/logout', { headers: { Cookie: cookie, 'X-Abri-CSRF': me.data.csrf } });
   check(out.status === 204, `logout: ${out.status}`);
   await openVisitor();
   await visible(page.locator('#login'), 'the login form');
@@ -378,38 +318,4 @@ test('no_request_left_for_another_host', async () => {
 
 /* ---------- run ---------- */
 
-async function main() {
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run', '--disable-quic'],
-  });
-  let passed = 0;
-  let failed = 0;
-  for (const t of tests.filter((x) => x.name.includes(ONLY))) {
-    const started = Date.now();
-    try {
-      let timer;
-      await Promise.race([
-        t.fn(),
-        new Promise((_, ko) => { timer = setTimeout(() => ko(new Error('timed out')), TEST_TIMEOUT_MS); }),
-      ]).finally(() => clearTimeout(timer));
-      passed += 1;
-      console.log(`ok ${passed + failed} - ${t.name} (${Date.now() - started} ms)`);
-    } catch (e) {
-      failed += 1;
-      console.log(`not ok ${passed + failed} - ${t.name}\n  # ${String(e && e.message || e).split('\n').join('\n  # ')}`);
-    }
-    for (const c of browser.contexts()) await c.close().catch(() => {});
-  }
-  await browser.close();
-  console.log(`${passed} passed, ${failed} failed`);
-  process.exit(failed ? 1 : 0);
-}
-
-main().catch((e) => {
-  console.error(e);
-  console.log('0 passed, 1 failed');
-  process.exit(1);
-});
+runTests();

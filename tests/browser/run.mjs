@@ -2,7 +2,7 @@
 //
 //   ABRI_URL=http://127.0.0.1:PORT/ ABRI_AGENT_USER=... ABRI_AGENT_PASSWORD=... node run.mjs
 //
-// Environment:
+// Environment (read in _lib.mjs, except ABRI_EXIT_URL):
 //   ABRI_URL             base URL of a running stack (deploy/dev/stack.sh); required
 //   ABRI_EXIT_URL        where the quick exit must land; this runner serves that
 //                        stand-in page itself on its loopback port (default: a free port)
@@ -21,26 +21,11 @@
 // Prints one line per test, then "N passed, N failed"; exits 1 on failure.
 // Screenshots go to var/screenshots/ at the root of the repository.
 
-import { chromium } from 'playwright-core';
 import http from 'node:http';
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createRequire } from 'node:module';
-
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ROOT = path.resolve(HERE, '..', '..');
-const SHOTS = path.join(ROOT, 'var', 'screenshots');
-const AXE_SOURCE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
-const BASE = process.env.ABRI_URL;
-const POSTCODE = process.env.ABRI_TEST_POSTCODE || '75011';
-const AGENT_USER = process.env.ABRI_AGENT_USER;
-const AGENT_PASSWORD = process.env.ABRI_AGENT_PASSWORD;
-const CHROMIUM = process.env.ABRI_CHROMIUM || '/usr/bin/chromium';
-const ONLY = process.env.ABRI_TEST_ONLY || '';
-const TEST_TIMEOUT_MS = 90000;
-const STEP_MS = 20000;            // how long one expected change may take (CI may be loaded)
+import {
+  AGENT_PASSWORD, AGENT_USER, BASE, POSTCODE, STEP_MS,
+  api, axe, browser, check, hidden, runTests, shotPath, test, visible, waitText,
+} from './_lib.mjs';
 
 if (!BASE) {
   console.error('run.mjs: set ABRI_URL to the base URL of a running stack (deploy/dev/stack.sh)');
@@ -79,14 +64,8 @@ async function startStandIn() {
 class Operator {
   constructor() { this.cookie = ''; this.csrf = ''; this.cursor = null; }
 
-  async call(method, p, body) {
-    const headers = { Cookie: this.cookie, 'X-Abri-CSRF': this.csrf };
-    if (body !== undefined) headers['Content-Type'] = 'application/json';
-    const res = await fetch(new URL(p, BASE), { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await res.text();
-    let data = null;
-    try { data = text ? JSON.parse(text) : null; } catch { data = text; }
-    return { status: res.status, data, res };
+  call(method, p, body) {
+    return api(method, p, { body, headers: { Cookie: this.cookie, 'X-Abri-CSRF': this.csrf } });
   }
 
   async login() {
@@ -124,17 +103,11 @@ class Operator {
   }
 }
 
-/* ---------- test harness ---------- */
-
-const tests = [];
-function test(name, fn) { tests.push({ name, fn }); }
-
-function check(cond, msg) { if (!cond) throw new Error(msg); }
+/* ---------- pages ---------- */
 
 const foreign = [];   // requests to another host, from every test
 let requestsSeen = 0;
 let standIn;
-let browser;
 let configuredExit = null;   // the exit address written in www/index.html
 
 function allowedHost(u) {
@@ -183,44 +156,20 @@ async function newPage(options) {
   return page;
 }
 
-async function visible(page, selector, what) {
-  await page.locator(selector).first().waitFor({ state: 'visible', timeout: STEP_MS })
-    .catch(() => { throw new Error(`${what || selector} never became visible`); });
-}
-
 async function textOf(page, selector) { return (await page.locator(selector).textContent()) || ''; }
 
-async function waitText(page, selector, re, what) {
-  await page.waitForFunction(([s, src]) => {
-    const el = document.querySelector(s);
-    return el && new RegExp(src).test(el.textContent);
-  }, [selector, re.source], { timeout: STEP_MS }).catch(async () => {
-    throw new Error(`${what}: ${selector} reads ${JSON.stringify(await page.locator(selector).textContent().catch(() => null))}`);
-  });
-}
-
-async function axe(page, state) {
-  await page.evaluate(AXE_SOURCE);
-  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
-  const v = result.violations;
-  if (v.length) {
-    throw new Error(`axe, state ${state}: ` + v.map((x) => `${x.id} (${x.impact}): ${x.nodes.map((n) => n.target.join(' ')).join(', ')}`).join('; '));
-  }
-}
-
 async function shots(page, name) {
-  fs.mkdirSync(SHOTS, { recursive: true });
   const size = page.viewportSize();
   for (const width of [360, 1280]) {
     await page.setViewportSize({ width, height: width === 360 ? 740 : 800 });
-    await page.screenshot({ path: path.join(SHOTS, `${name}-${width}.png`), fullPage: true });
+    await page.screenshot({ path: shotPath(`${name}-${width}.png`), fullPage: true });
   }
   await page.setViewportSize(size);
 }
 
 async function openPage(page) {
   await page.goto(BASE);
-  await visible(page, '#start', 'the form');
+  await visible(page.locator('#start'), 'the form');
 }
 
 // Fills the form and waits for the chat. Returns {session, token}.
@@ -232,7 +181,7 @@ async function startChat(page, { role = 'victim', postcode = POSTCODE } = {}) {
   const res = await answer;
   check(res.status() === 201, `POST /api/session answered ${res.status()}: ${await res.text()}`);
   const data = await res.json();
-  await visible(page, '#chat', 'the chat');
+  await visible(page.locator('#chat'), 'the chat');
   return { session: data.session, token: data.token, unit: data.unit };
 }
 
@@ -241,17 +190,8 @@ async function chatWithOperator(page) {
   await openPage(page);
   const s = await startChat(page);
   await op.claim(s.session);
-  await waitText(page, '#chat-state', /en ligne/, 'the active state');
+  await waitText(page.locator('#chat-state'), /en ligne/, 'the active state');
   return { op, ...s };
-}
-
-async function visitorCall(method, p, token, body) {
-  const res = await fetch(new URL(p, BASE), {
-    method,
-    headers: { Authorization: `Bearer ${token}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  return res.status;
 }
 
 async function landedOnNeutral(page) {
@@ -314,8 +254,8 @@ test('empty_form_says_what_is_missing', async () => {
   const page = await newPage();
   await openPage(page);
   await page.click('#start-form button[type="submit"]');
-  await visible(page, '#role-error', 'the role error');
-  await visible(page, '#postcode-error', 'the postcode error');
+  await visible(page.locator('#role-error'), 'the role error');
+  await visible(page.locator('#postcode-error'), 'the postcode error');
   check(await page.isVisible('#start'), 'the form went away');
   await page.context().close();
 });
@@ -329,7 +269,7 @@ test('malformed_postcode_gets_a_clear_message_without_a_request', async () => {
   for (const bad of ['7501', '750111', 'abcde']) {
     await page.fill('#postcode', bad);
     await page.click('#start-form button[type="submit"]');
-    await waitText(page, '#postcode-error', /5 chiffres/, `postcode ${bad}`);
+    await waitText(page.locator('#postcode-error'), /5 chiffres/, `postcode ${bad}`);
     check(await page.getAttribute('#postcode', 'aria-invalid') === 'true', 'the field is not marked invalid');
     check(await page.evaluate(() => document.activeElement.id) === 'postcode', 'focus is not on the postcode');
   }
@@ -349,7 +289,7 @@ test('postcode_refused_by_server_gets_its_message', async () => {
     check(res.status() === 400, `${bad}: server answered ${res.status()}`);
     const err = (await res.json()).error;
     check(err.code === 'invalid_postcode', `${bad}: code ${err.code}`);
-    await waitText(page, '#postcode-error', new RegExp(err.message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), `${bad}: the server's message`);
+    await waitText(page.locator('#postcode-error'), new RegExp(err.message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), `${bad}: the server's message`);
     check(await page.isVisible('#start') && !(await page.isVisible('#chat')), 'left the form');
   }
   await page.context().close();
@@ -369,7 +309,7 @@ test('postcode_to_chat_to_operator_reply', async () => {
   check(await page.evaluate(() => history.length) === history, 'the chat added a history entry');
   check((await textOf(page, '#unit-name')) === s.unit.name, 'the unit name is not shown');
   check(/Police nationale|Gendarmerie nationale/.test(await textOf(page, '#unit-kind')), 'the unit kind is not shown');
-  await waitText(page, '#chat-state', /attente/, 'the waiting state');
+  await waitText(page.locator('#chat-state'), /attente/, 'the waiting state');
   check(!(await page.isVisible('#start')), 'the form is still shown');
   check((await page.inputValue('#postcode').catch(() => '')) === '', 'the postcode stayed in the form');
   await axe(page, 'waiting');
@@ -383,13 +323,13 @@ test('postcode_to_chat_to_operator_reply', async () => {
   await page.keyboard.press('Enter');
   const sent = await op.claim(s.session).then(() => op.waitMessage(s.session, (m) => m.from === 'visitor', 'the visitor\'s message'));
   check(sent.text === 'Bonjour\nje suis en danger', `the operator got ${JSON.stringify(sent.text)}`);
-  await waitText(page, '#log', /Bonjour/, 'own message on the page');
+  await waitText(page.locator('#log'), /Bonjour/, 'own message on the page');
   check((await page.inputValue('#text')) === '', 'the box was not emptied');
 
-  await waitText(page, '#chat-state', /en ligne/, 'the active state');
+  await waitText(page.locator('#chat-state'), /en ligne/, 'the active state');
   await op.say(s.session, 'Bonjour, nous sommes là. Êtes-vous en sécurité en ce moment ?');
-  await waitText(page, '#log', /nous sommes là/, 'the operator\'s reply');
-  await waitText(page, '#live', /nous sommes là/, 'the reply in the live region');
+  await waitText(page.locator('#log'), /nous sommes là/, 'the operator\'s reply');
+  await waitText(page.locator('#live'), /nous sommes là/, 'the reply in the live region');
   check(await page.locator('#log li').count() >= 2, 'fewer than two messages on the page');
   check(await page.evaluate(() => history.length) === history, 'the chat added a history entry');
   await axe(page, 'chat');
@@ -402,7 +342,7 @@ test('messages_are_rendered_as_text_never_html', async () => {
   const { op, session } = await chatWithOperator(page);
   const evil = '<img src="/x" id="evil"><b>gras</b> & <script>window.pwned=1</script>';
   await op.say(session, evil);
-  await waitText(page, '#log', /<b>gras<\/b>/, 'the markup as text');
+  await waitText(page.locator('#log'), /<b>gras<\/b>/, 'the markup as text');
   const dom = await page.evaluate(() => ({ img: !!document.getElementById('evil'), b: document.querySelectorAll('#log b').length, pwned: !!window.pwned }));
   check(!dom.img && !dom.b && !dom.pwned, `markup was interpreted: ${JSON.stringify(dom)}`);
   await page.context().close();
@@ -415,7 +355,7 @@ test('no_cookie_and_no_web_storage_are_written', async () => {
   await page.keyboard.press('Enter');
   await op.waitMessage(session, (m) => m.from === 'visitor', 'the message');
   await op.say(session, 'Réponse');
-  await waitText(page, '#log', /Réponse/, 'the reply');
+  await waitText(page.locator('#log'), /Réponse/, 'the reply');
   const stored = await page.evaluate(async () => ({
     cookie: document.cookie,
     local: localStorage.length,
@@ -436,7 +376,7 @@ async function quickExitTest(trigger) {
   await page.goto(standIn.startUrl);
   const { op, session, token } = await chatWithOperator(page);
   await op.say(session, 'Message secret de l’équipe');
-  await waitText(page, '#log', /secret/, 'the reply');
+  await waitText(page.locator('#log'), /secret/, 'the reply');
   const history = await page.evaluate(() => history.length);
   const leave = page.waitForRequest((r) => r.url().endsWith('/api/session/leave'));
   await trigger(page);
@@ -447,7 +387,7 @@ async function quickExitTest(trigger) {
   check(await page.evaluate(() => history.length) === history, 'the quick exit changed history.length');
   const seen = await op.waitMessage(session, (m) => m.from === 'system' && /rapide|urgence|quick/i.test(m.text), 'the quick-exit message');
   check(seen, 'no quick-exit message');
-  check(await visitorCall('GET', '/api/messages?after=0&wait=0', token) === 401, 'the token still works after leaving');
+  check((await api('GET', '/api/messages?after=0&wait=0', { token })).status === 401, 'the token still works after leaving');
   return page;
 }
 
@@ -460,10 +400,10 @@ test('quick_exit_by_shift_three_times_lands_on_neutral_page', async () => {
   const page = await quickExitTest(async (p) => {
     await p.focus('#text');
     await p.keyboard.press('Shift');
-    await waitText(p, '#exit-status', /encore 2 fois/, 'first Shift announced');
+    await waitText(p.locator('#exit-status'), /encore 2 fois/, 'first Shift announced');
     check(await p.locator('.exit .dots i.on').count() === 1, 'one light is not on');
     await p.keyboard.press('Shift');
-    await waitText(p, '#exit-status', /encore 1 fois/, 'second Shift announced');
+    await waitText(p.locator('#exit-status'), /encore 1 fois/, 'second Shift announced');
     await p.keyboard.press('Shift');
   });
   await page.context().close();
@@ -471,8 +411,6 @@ test('quick_exit_by_shift_three_times_lands_on_neutral_page', async () => {
 
 // Whether the page's JavaScript heap still holds any of `needles`.
 async function heapHolds(page, needles) {
-  // waitText's RegExp runs in the page: forget its last subject string.
-  await page.evaluate(() => /-/.test('-'));
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('HeapProfiler.enable');
   await cdp.send('HeapProfiler.collectGarbage');
@@ -488,7 +426,7 @@ test('quick_exit_blanks_the_page_and_drops_the_conversation_at_once', async () =
   const { op, session, token } = await chatWithOperator(page);
   const secret = 'Secret-' + Math.random().toString(36).slice(2);
   await op.say(session, secret);
-  await waitText(page, '#log', new RegExp(secret), 'the reply');
+  await waitText(page.locator('#log'), new RegExp(secret), 'the reply');
   check((await heapHolds(page, [token])).length === 1, 'the heap probe does not find the token of a live chat');
   // The neutral site answers 204 this once, so the browser stays on the
   // left page and what remains of it can be looked at.
@@ -531,7 +469,7 @@ test('shift_in_typing_does_not_count_towards_quick_exit', async () => {
   // Two presses, then a pause longer than the window: the count restarts.
   await page.keyboard.press('Shift');
   await page.keyboard.press('Shift');
-  await waitText(page, '#exit-status', /annulée/, 'the cancellation');
+  await waitText(page.locator('#exit-status'), /annulée/, 'the cancellation');
   await page.keyboard.press('Shift');
   await page.waitForTimeout(300);
   check(page.url().startsWith(BASE) && await page.isVisible('#chat'), 'a slow third press triggered the quick exit');
@@ -559,9 +497,9 @@ test('operator_closing_shows_the_end', async () => {
   const page = await newPage();
   const { op, session } = await chatWithOperator(page);
   await op.say(session, 'Nous vous rappelons que vous pouvez appeler le 17.');
-  await waitText(page, '#log', /appeler le 17/, 'the reply');
+  await waitText(page.locator('#log'), /appeler le 17/, 'the reply');
   await op.close(session);
-  await waitText(page, '#chat-state', /terminée/, 'the ended state');
+  await waitText(page.locator('#chat-state'), /terminée/, 'the ended state');
   check(!(await page.isVisible('#compose')), 'the message box is still offered');
   check(await page.isVisible('#log li >> nth=0'), 'the conversation can no longer be read');
   await axe(page, 'ended');
@@ -573,22 +511,22 @@ test('finish_and_erase_deletes_the_session', async () => {
   const page = await newPage();
   const { op, session, token } = await chatWithOperator(page);
   await op.say(session, 'Texte à effacer');
-  await waitText(page, '#log', /à effacer/, 'the reply');
+  await waitText(page.locator('#log'), /à effacer/, 'the reply');
   await page.click('#end');
-  await visible(page, '#end-confirm', 'the confirmation');
+  await visible(page.locator('#end-confirm'), 'the confirmation');
   await axe(page, 'confirm');
   const del = page.waitForResponse((r) => r.url().endsWith('/api/session') && r.request().method() === 'DELETE');
   await page.click('#end-yes');
   const res = await del;
   check(res.status() === 204, `DELETE answered ${res.status()}`);
-  await visible(page, '#ended', 'the erased state');
+  await visible(page.locator('#ended'), 'the erased state');
   const body = await page.evaluate(() => document.body.innerText);
   check(!/à effacer/.test(body) && !(await page.isVisible('#chat')), 'the conversation is still on the page');
-  check(await visitorCall('GET', '/api/messages?after=0&wait=0', token) === 401, 'the token still works after erasing');
+  check((await api('GET', '/api/messages?after=0&wait=0', { token })).status === 401, 'the token still works after erasing');
   await axe(page, 'erased');
   await shots(page, 'erased');
   await page.click('#again');
-  await visible(page, '#start', 'the form again');
+  await visible(page.locator('#start'), 'the form again');
   await page.context().close();
 });
 
@@ -603,7 +541,7 @@ test('expired_session_is_said_plainly', async () => {
   }));
   await page.fill('#text', 'Encore là ?');
   await page.keyboard.press('Enter');
-  await waitText(page, '#chat-state', /expiré/, 'the expired state');
+  await waitText(page.locator('#chat-state'), /expiré/, 'the expired state');
   check(!(await page.isVisible('#compose')), 'the message box is still offered');
   await axe(page, 'expired');
   await page.context().close();
@@ -614,12 +552,12 @@ test('network_loss_reconnects_with_backoff', async () => {
   const { op, session } = await chatWithOperator(page);
   await page.context().setOffline(true);
   await op.say(session, 'Pendant la coupure');
-  await visible(page, '#net', 'the connection notice');
+  await visible(page.locator('#net'), 'the connection notice');
   await op.say(session, 'Toujours pendant la coupure');
   await page.context().setOffline(false);
-  await waitText(page, '#log', /Toujours pendant la coupure/, 'the messages after reconnection');
-  await waitText(page, '#log', /Pendant la coupure/, 'the first message after reconnection');
-  await page.waitForSelector('#net', { state: 'hidden', timeout: STEP_MS });
+  await waitText(page.locator('#log'), /Toujours pendant la coupure/, 'the messages after reconnection');
+  await waitText(page.locator('#log'), /Pendant la coupure/, 'the first message after reconnection');
+  await hidden(page.locator('#net'), 'the connection notice');
   await page.context().close();
 });
 
@@ -643,7 +581,7 @@ test('keyboard_alone_reaches_the_chat', async () => {
   const answer = page.waitForResponse((r) => r.url().endsWith('/api/session'));
   await page.keyboard.press('Enter');
   const session = (await (await answer).json()).session;
-  await visible(page, '#chat', 'the chat');
+  await visible(page.locator('#chat'), 'the chat');
   check(await page.evaluate(() => document.activeElement.id) === 'chat-title', 'focus did not move to the chat');
   await page.keyboard.press('Tab');
   check(await page.evaluate(() => document.activeElement.id) === 'text', 'Tab from the title does not reach the message box');
@@ -662,7 +600,7 @@ test('page_fits_320_px_wide', async () => {
   await startChat(page);
   await page.fill('#text', 'x'.repeat(300));
   await page.keyboard.press('Enter');
-  await waitText(page, '#log', /xxxx/, 'a long word');
+  await waitText(page.locator('#log'), /xxxx/, 'a long word');
   check(await overflow() <= 0, `chat overflows by ${await overflow()} px`);
   await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
   const box = await page.locator('#exit').boundingBox();
@@ -678,7 +616,7 @@ test('javascript_off_shows_numbers_and_a_working_exit_link', async () => {
   for (const n of ['17', '112', '114', '3919']) check(new RegExp(`\\b${n}\\b`).test(text), `number ${n} missing`);
   check(/JavaScript/.test(text), 'no message about JavaScript');
   check(!(await page.isVisible('#start-form')), 'a form that cannot work is shown');
-  await page.screenshot({ path: path.join(SHOTS, 'nojs-360.png'), fullPage: true });
+  await page.screenshot({ path: shotPath('nojs-360.png'), fullPage: true });
   await page.click('#exit');
   await landedOnNeutral(page);
   await page.context().close();
@@ -692,42 +630,7 @@ test('no_request_left_for_another_host', async () => {
 
 /* ---------- run ---------- */
 
-async function main() {
-  standIn = await startStandIn();
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    // playwright-core gives every launch a fresh temporary user-data-dir.
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run', '--disable-quic'],
-  });
-  let passed = 0;
-  let failed = 0;
-  const chosen = tests.filter((t) => t.name.includes(ONLY));
-  for (const t of chosen) {
-    const started = Date.now();
-    try {
-      let timer;
-      await Promise.race([
-        t.fn(),
-        new Promise((_, ko) => { timer = setTimeout(() => ko(new Error('timed out')), TEST_TIMEOUT_MS); }),
-      ]).finally(() => clearTimeout(timer));
-      passed += 1;
-      console.log(`ok ${passed + failed} - ${t.name} (${Date.now() - started} ms)`);
-    } catch (e) {
-      failed += 1;
-      console.log(`not ok ${passed + failed} - ${t.name}\n  # ${String(e && e.message || e).split('\n').join('\n  # ')}`);
-    }
-    for (const c of browser.contexts()) await c.close().catch(() => {});
-  }
-  await browser.close();
-  standIn.server.close();
-  console.log(`${passed} passed, ${failed} failed`);
-  process.exit(failed ? 1 : 0);
-}
-
-main().catch((e) => {
-  console.error(e);
-  console.log('0 passed, 1 failed');
-  process.exit(1);
+runTests({
+  setUp: async () => { standIn = await startStandIn(); },
+  tearDown: async () => { standIn.server.close(); },
 });

@@ -1,15 +1,11 @@
 """What the hostile tests (test_hostile_*.py) share: the contract's error
-shape, the programs' process ids, raw HTTP, an operator's browser, and
-small filesystems to fill or break under a stack's database."""
+shape, the programs' process ids, raw HTTP, and small filesystems to fill
+or break under a stack's database. (Operators: operators.py.)"""
 import contextlib
 import os
 import socket
 import subprocess
 import time
-
-from stack import Stack
-
-PASSWORD = "un mot de passe assez long"
 
 
 def assert_error(test, answer, status, code=None):
@@ -99,36 +95,6 @@ def raw_http(stack, data, timeout=10):
     return status, headers, body
 
 
-def add_operator(stack, username, *units):
-    args = ["agent", "add", username]
-    for unit in units:
-        args += ["--unit", unit]
-    status, out, err = stack.ctl(*args, stdin=PASSWORD + "\n")
-    if status != 0:
-        raise AssertionError("abrictl agent add: %s %s" % (out, err))
-
-
-class Operator:
-    """One logged-in browser of an operator: its cookie and CSRF value."""
-
-    def __init__(self, stack, username, password=PASSWORD):
-        self.stack = stack
-        status, body, headers = stack.request("POST", "/api/agent/login", {"username": username, "password": password})
-        if status != 200:
-            raise AssertionError("login of %s: %d %r" % (username, status, body))
-        self.cookie = headers["Set-Cookie"].split(";")[0]
-        self.csrf = body["csrf"]
-
-    def headers(self, csrf=True):
-        h = {"Cookie": self.cookie}
-        if csrf:
-            h["X-Abri-CSRF"] = self.csrf
-        return h
-
-    def call(self, method, path, body=None, csrf=True):
-        return self.stack.request(method, path, body, headers=self.headers(csrf))
-
-
 @contextlib.contextmanager
 def filesystem_under_database(stack, kind, size_mb):
     """Mounts a small filesystem where the stack's database will live
@@ -154,21 +120,8 @@ def filesystem_under_database(stack, kind, size_mb):
     try:
         yield directory
     finally:
-        stop_processes(stack)
+        stack.stop_processes()
         subprocess.run(["umount", "-l", directory], capture_output=True)
-
-
-def stop_processes(stack):
-    """Stops nginx and the programs, keeping the files (Stack.stop() removes
-    them): the database can then be checked as they left it."""
-    import signal
-    if stack.process and stack.process.poll() is None:
-        os.killpg(stack.process.pid, signal.SIGTERM)
-        try:
-            stack.process.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(stack.process.pid, signal.SIGKILL)
-            stack.process.wait()
 
 
 def integrity(db_path):
@@ -177,5 +130,5 @@ def integrity(db_path):
         return db.execute("PRAGMA integrity_check").fetchall()
 
 
-__all__ = ["Stack", "assert_error", "pids", "pid", "restarted", "wait_for", "open_fds", "raw_http",
-           "add_operator", "Operator", "filesystem_under_database", "stop_processes", "integrity", "PASSWORD"]
+__all__ = ["assert_error", "pids", "pid", "restarted", "wait_for", "open_fds", "raw_http",
+           "filesystem_under_database", "integrity"]

@@ -24,6 +24,18 @@ def free_port():
         return s.getsockname()[1]
 
 
+def stop_group(process, timeout=15):
+    """Ends a process started with start_new_session=True and all it
+    started: SIGTERM to its process group, SIGKILL after `timeout` seconds."""
+    if process and process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
 class Stack:
     def __init__(self, env=None, demo=True, session_rate="10000r/s"):
         self.extra_env = env or {}
@@ -59,16 +71,15 @@ class Stack:
         raise RuntimeError("the stack did not start: " + self.read_log())
 
     def stop(self):
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        self.stop_processes()
         if self.process:
             self.log.close()
         self.tmp.cleanup()
+
+    def stop_processes(self):
+        """Stops nginx and the programs, keeping the files (stop() removes
+        them): the database can then be checked as they left it."""
+        stop_group(self.process)
 
     def __enter__(self):
         return self.start()

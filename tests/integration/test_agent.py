@@ -7,94 +7,24 @@ import threading
 import time
 import unittest
 
-from stack import Stack
+from operators import PASSWORD, Operator, add_operator
+from stack import Stack, StackCase
 
-PASSWORD = "un mot de passe assez long"
 PARIS = "75011"      # routed to PP-75 by the demo data
 MARSEILLE = "13001"  # routed to DDSP-13
-
-
-class Operator:
-    """One logged-in browser of an operator."""
-
-    def __init__(self, stack, username, password=PASSWORD):
-        self.stack = stack
-        self.username = username
-        self.cookie = ""
-        self.csrf = ""
-        self.cursor = None
-        status, body, headers = stack.request("POST", "/api/agent/login",
-                                              {"username": username, "password": password})
-        if status != 200:
-            raise AssertionError("login of %s: %d %r" % (username, status, body))
-        self.login_body = body
-        self.set_cookie = headers["Set-Cookie"]
-        self.cookie = self.set_cookie.split(";")[0]
-        self.csrf = body["csrf"]
-
-    def call(self, method, path, body=None, csrf=True, cookie=True, wait_timeout=40):
-        headers = {}
-        if cookie:
-            headers["Cookie"] = self.cookie
-        if csrf:
-            headers["X-Abri-CSRF"] = self.csrf
-        return self.stack.request(method, path, body, headers=headers, timeout=wait_timeout)
-
-    def events(self, after=None, wait=0):
-        query = "?wait=%d" % wait if after is None else "?after=%d&wait=%d" % (after, wait)
-        return self.call("GET", "/api/agent/events" + query, csrf=False)
-
-    def poll(self, wait=0):
-        """Follows the long-poll: returns the answer and keeps its cursor."""
-        status, body, _ = self.events(self.cursor, wait)
-        if status != 200:
-            raise AssertionError("events: %d %r" % (status, body))
-        self.cursor = body["cursor"]
-        return body
-
-    def session_call(self, action, session, body=None, csrf=True, method="POST"):
-        return self.call(method, "/api/agent/sessions/%s/%s" % (session, action), body, csrf=csrf)
-
-    def claim(self, session):
-        return self.session_call("claim", session)
-
-    def say(self, session, text):
-        return self.session_call("messages", session, {"text": text})
-
-    def transfer(self, session, unit):
-        return self.session_call("transfer", session, {"unit": unit})
-
-    def close(self, session):
-        return self.session_call("close", session)
-
-    def export(self, session):
-        return self.session_call("export", session, method="GET", csrf=False)
-
-
-def add_operator(stack, username, *units):
-    args = ["agent", "add", username]
-    for unit in units:
-        args += ["--unit", unit]
-    status, out, err = stack.ctl(*args, stdin=PASSWORD + "\n")
-    if status != 0:
-        raise AssertionError("abrictl agent add: %s %s" % (out, err))
 
 
 def entry(body, session):
     return next((e for e in body["queue"] if e["session"] == session), None)
 
 
-class OperatorsFlow(unittest.TestCase):
+class OperatorsFlow(StackCase):
     @classmethod
     def setUpClass(cls):
-        cls.stack = Stack().start()
+        super().setUpClass()
         add_operator(cls.stack, "alice", "PP-75")
         add_operator(cls.stack, "anna", "PP-75")
         add_operator(cls.stack, "bob", "DDSP-13")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.stack.stop()
 
     def visitor_send(self, token, text):
         status, body, _ = self.stack.request("POST", "/api/messages", {"text": text}, token=token)

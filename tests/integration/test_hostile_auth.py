@@ -9,7 +9,9 @@ import hashlib
 import time
 import unittest
 
-from hostile import Operator, Stack, add_operator, assert_error
+from hostile import assert_error
+from operators import Operator, add_operator
+from stack import StackCase
 
 SECRET = "Texte confidentiel de la session de Paris"
 SECRET_B = "Texte confidentiel de Marseille"
@@ -45,10 +47,10 @@ def bearer(token):
     return {"Authorization": "Bearer " + token}
 
 
-class Authorization(unittest.TestCase):
+class Authorization(StackCase):
     @classmethod
     def setUpClass(cls):
-        cls.stack = Stack().start()
+        super().setUpClass()
         add_operator(cls.stack, "paris", "PP-75")
         add_operator(cls.stack, "marseille", "DDSP-13")
         cls.paris = Operator(cls.stack, "paris")
@@ -63,10 +65,6 @@ class Authorization(unittest.TestCase):
         other = cls.stack.open_session("13001")
         cls.token_b, cls.session_b = other["token"], other["session"]
         cls.send(cls.token_b, SECRET_B)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.stack.stop()
 
     @classmethod
     def send(cls, token, text):

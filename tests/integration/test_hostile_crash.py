@@ -9,7 +9,8 @@ import threading
 import time
 import unittest
 
-from hostile import Stack, integrity, pid, restarted, stop_processes, wait_for
+from hostile import integrity, pid, restarted, wait_for
+from stack import Stack
 
 SENDERS = 8
 KILLS = 3
@@ -79,7 +80,7 @@ class KilledMidBurst(unittest.TestCase):
                 self.assertEqual([m for m in seen if m in set(acknowledged[i])], acknowledged[i])
             self.assertEqual(stack.request("POST", "/api/messages", {"text": "après"}, token=tokens[0])[0], 201)
             self.assertEqual(integrity(stack.db), [("ok",)])
-            stop_processes(stack)
+            stack.stop_processes()
             self.assertEqual(integrity(stack.db), [("ok",)])
             stored = set(stack.sql("SELECT id, text FROM messages"))
             for messages in acknowledged.values():

@@ -14,7 +14,8 @@ import threading
 import time
 import unittest
 
-from hostile import Stack, filesystem_under_database, integrity, open_fds, pid, stop_processes, wait_for
+from hostile import filesystem_under_database, integrity, open_fds, pid, wait_for
+from stack import Stack, StackCase
 
 BIG = "é" * 2000  # 4000 bytes, the longest text
 
@@ -91,7 +92,7 @@ class DatabaseFull(unittest.TestCase):
         os.remove(os.path.join(self.mount, "filler"))
         self.assertTrue(wait_for(lambda: self.sender.send("de nouveau") == 201, timeout=20))
         self.assertEqual(integrity(self.stack.db), [("ok",)])
-        stop_processes(self.stack)
+        self.stack.stop_processes()
         self.sender.assert_all_stored(self.stack.db)
         self.assertEqual(integrity(self.stack.db), [("ok",)])
 
@@ -140,7 +141,7 @@ class DatabaseReadOnly(unittest.TestCase):
                 self.assertEqual(set(body), {"error"})
                 # After the administrator's repair (fsck, mount again), every
                 # acknowledged message is there.
-                stop_processes(stack)
+                stack.stop_processes()
                 image = os.path.join(stack.dir, "fs.img")
                 subprocess.run(["umount", mount], capture_output=True)
                 subprocess.run(["e2fsck", "-fy", image], capture_output=True)
@@ -212,7 +213,7 @@ class DatabaseLocked(unittest.TestCase):
             holder.join()
             # The lock gone, the service recovers by itself.
             self.assertEqual(sender.send("après"), 201)
-            stop_processes(stack)
+            stack.stop_processes()
             sender.assert_all_stored(stack.db)
             self.assertEqual(integrity(stack.db), [("ok",)])
 
@@ -224,15 +225,13 @@ def raw_poll(stack, token, wait=30):
     return s
 
 
-class ClientsWhoLeave(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.stack = Stack(env={"ABRI_THREADS": "2"}).start()
-        cls.tokens = [cls.stack.open_session()["token"] for _ in range(40)]
+class ClientsWhoLeave(StackCase):
+    stack_env = {"ABRI_THREADS": "2"}
 
     @classmethod
-    def tearDownClass(cls):
-        cls.stack.stop()
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.tokens = [cls.stack.open_session()["token"] for _ in range(40)]
 
     def settle(self, process, target, timeout=10):
         return wait_for(lambda: abs(open_fds(process) - target) <= 2, timeout)

@@ -10,8 +10,9 @@ import subprocess
 import time
 import unittest
 
-from hostile import Operator, Stack, add_operator, assert_error, pid, raw_http
-from stack import BIN, ROOT
+from hostile import assert_error, pid, raw_http
+from operators import Operator, add_operator
+from stack import BIN, ROOT, StackCase
 
 FUZZ = os.path.join(ROOT, "tests", "fuzz")
 
@@ -65,20 +66,16 @@ def nested(depth, inner=b"1"):
     return b"[" * depth + inner + b"]" * depth
 
 
-class HostileBodies(unittest.TestCase):
+class HostileBodies(StackCase):
     @classmethod
     def setUpClass(cls):
-        cls.stack = Stack().start()
+        super().setUpClass()
         add_operator(cls.stack, "hostile", "PP-75")
         cls.token = cls.stack.open_session("75011")["token"]
         cls.leave_token = cls.stack.open_session("75011")["token"]  # must survive every refused leave
         cls.session = cls.stack.open_session("75011")["session"]
         cls.operator = Operator(cls.stack, "hostile")
         cls.pids = {name: pid(cls.stack, name) for name in ("session", "messages", "agent")}
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.stack.stop()
 
     def post(self, path, raw, content_type="application/json"):
         token = self.leave_token if path == "/api/session/leave" else self.token

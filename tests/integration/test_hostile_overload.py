@@ -8,7 +8,9 @@ import threading
 import time
 import unittest
 
-from hostile import Stack, add_operator, pid
+from hostile import pid
+from operators import PASSWORD, add_operator
+from stack import Stack, StackCase
 
 OK_OR_REFUSED = (201, 429, 503)
 
@@ -33,15 +35,13 @@ def burst(count, call):
     return answers
 
 
-class Overload(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.stack = Stack(env={"ABRI_THREADS": "2"}).start()
-        cls.tokens = [cls.stack.open_session()["token"] for _ in range(80)]
+class Overload(StackCase):
+    stack_env = {"ABRI_THREADS": "2"}
 
     @classmethod
-    def tearDownClass(cls):
-        cls.stack.stop()
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.tokens = [cls.stack.open_session()["token"] for _ in range(80)]
 
     def assert_json_refusal(self, answer, statuses):
         status, body, headers = answer
@@ -164,7 +164,6 @@ class SessionRate(unittest.TestCase):
                 status, body, headers = answer
                 self.assertIn(status, (401, 429, 503), body)
                 self.assertTrue(headers.get("Content-Type", "").startswith("application/json"))
-            from hostile import PASSWORD
             status, body, _ = stack.request("POST", "/api/agent/login", {"username": "cible", "password": PASSWORD})
             self.assertEqual(status, 200, body)
 

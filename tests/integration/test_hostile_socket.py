@@ -15,8 +15,8 @@ import subprocess
 import sys
 import unittest
 
-from hostile import Stack, pid, pids, restarted, wait_for
-from stack import ROOT
+from hostile import pid, pids, restarted, wait_for
+from stack import ROOT, Stack
 
 PROGRAMS = ("session", "messages", "agent", "purge")
 

@@ -1,0 +1,136 @@
+// What the browser tests (run.mjs, agent.mjs) share: their settings, the
+// harness that runs them in Debian's chromium, the waits, the axe audit and
+// the calls to the API. The leading underscore keeps tests/run.py from
+// running this file as a test script.
+//
+// Environment, read here for both:
+//   ABRI_URL             base URL of a running stack (deploy/dev/stack.sh)
+//   ABRI_AGENT_USER, ABRI_AGENT_PASSWORD
+//                        an operator of the unit that ABRI_TEST_POSTCODE routes to
+//   ABRI_TEST_POSTCODE   postcode used for the chats (default 75011)
+//   ABRI_CHROMIUM        browser binary (default /usr/bin/chromium)
+//   ABRI_TEST_ONLY       run only the tests whose name contains this text
+
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, '..', '..');
+const SHOTS = path.join(ROOT, 'var', 'screenshots');
+const AXE_SOURCE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+export const BASE = process.env.ABRI_URL;
+export const POSTCODE = process.env.ABRI_TEST_POSTCODE || '75011';
+export const AGENT_USER = process.env.ABRI_AGENT_USER;
+export const AGENT_PASSWORD = process.env.ABRI_AGENT_PASSWORD;
+const CHROMIUM = process.env.ABRI_CHROMIUM || '/usr/bin/chromium';
+const ONLY = process.env.ABRI_TEST_ONLY || '';
+const TEST_TIMEOUT_MS = 90000;
+export const STEP_MS = 20000;     // how long one expected change may take (CI may be loaded)
+
+/* ---------- harness ---------- */
+
+const tests = [];
+export function test(name, fn) { tests.push({ name, fn }); }
+export function check(cond, msg) { if (!cond) throw new Error(msg); }
+
+export let browser;   // set by runTests() before the first test
+
+// Launches chromium, runs the tests (those named with ABRI_TEST_ONLY), each
+// in at most TEST_TIMEOUT_MS, closing its contexts after it; prints one line
+// per test and "N passed, N failed", and exits 1 on a failure.
+// `setUp` runs before the browser starts, `tearDown` after it closed.
+export async function runTests({ setUp = async () => {}, tearDown = async () => {} } = {}) {
+  try {
+    await setUp();
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      // playwright-core gives every launch a fresh temporary user-data-dir.
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+        '--disable-sync', '--no-first-run', '--disable-quic'],
+    });
+    let passed = 0;
+    let failed = 0;
+    for (const t of tests.filter((x) => x.name.includes(ONLY))) {
+      const started = Date.now();
+      try {
+        let timer;
+        await Promise.race([
+          t.fn(),
+          new Promise((_, ko) => { timer = setTimeout(() => ko(new Error('timed out')), TEST_TIMEOUT_MS); }),
+        ]).finally(() => clearTimeout(timer));
+        passed += 1;
+        console.log(`ok ${passed + failed} - ${t.name} (${Date.now() - started} ms)`);
+      } catch (e) {
+        failed += 1;
+        console.log(`not ok ${passed + failed} - ${t.name}\n  # ${String(e && e.message || e).split('\n').join('\n  # ')}`);
+      }
+      for (const c of browser.contexts()) await c.close().catch(() => {});
+    }
+    await browser.close();
+    await tearDown();
+    console.log(`${passed} passed, ${failed} failed`);
+    process.exit(failed ? 1 : 0);
+  } catch (e) {
+    console.error(e);
+    console.log('0 passed, 1 failed');
+    process.exit(1);
+  }
+}
+
+/* ---------- waits and checks on a page ---------- */
+
+export async function visible(locator, what) {
+  await locator.first().waitFor({ state: 'visible', timeout: STEP_MS })
+    .catch(() => { throw new Error(`${what} never became visible`); });
+}
+
+export async function hidden(locator, what) {
+  await locator.first().waitFor({ state: 'hidden', timeout: STEP_MS })
+    .catch(() => { throw new Error(`${what} never went away`); });
+}
+
+// Waits until the text of the first element of `locator` matches `re`.
+// The match runs here, not in the page: the page's heap keeps no trace of it.
+export async function waitText(locator, re, what) {
+  const until = Date.now() + STEP_MS;
+  let last = '';
+  while (Date.now() < until) {
+    last = (await locator.first().textContent().catch(() => '')) || '';
+    if (re.test(last)) return last;
+    await new Promise((ok) => setTimeout(ok, 100));
+  }
+  throw new Error(`${what}: reads ${JSON.stringify(last.slice(0, 300))}`);
+}
+
+export async function axe(page, state) {
+  await page.evaluate(AXE_SOURCE);
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  const v = result.violations;
+  check(!v.length, `axe, state ${state}: ` + v.map((x) => `${x.id} (${x.impact}): ${x.nodes.map((n) => n.target.join(' ')).join(', ')}`).join('; '));
+}
+
+// Where the screenshot `file` goes: var/screenshots/ at the root of the repository.
+export function shotPath(file) {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  return path.join(SHOTS, file);
+}
+
+/* ---------- the API, outside the browser ---------- */
+
+// One call to the stack; `token` is a visitor's bearer token. Returns
+// {status, data (parsed JSON, else the text), res}.
+export async function api(method, p, { token, body, headers = {} } = {}) {
+  const h = { ...headers };
+  if (token) h.Authorization = `Bearer ${token}`;
+  if (body !== undefined) h['Content-Type'] = 'application/json';
+  const res = await fetch(new URL(p, BASE), { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch { data = text; }
+  return { status: res.status, data, res };
+}
