@@ -40,7 +40,7 @@ inline constexpr int kWriterGapMs = 2;                      // lock left free be
                                                             // twice the busy handler's 1 ms retry
                                                             // (lib/store.cpp)
 inline constexpr std::size_t kMaxBatch = 256;               // writes per group commit
-inline constexpr std::size_t kPurgeBatch = 2000;            // sessions per purge transaction, at most
+inline constexpr std::size_t kPurgeBatch = 1000;            // sessions per purge transaction, at most
 inline constexpr int kPurgeSliceMs = 10;                    // and its work, at most
 
 inline constexpr std::size_t kTokenBytes = 32;              // 256-bit bearer tokens

@@ -18,10 +18,12 @@ constexpr auto kScrubPause = std::chrono::milliseconds(5);
 constexpr int kScrubBusyMs = 20;
 constexpr int kBusyRetries = 5;  // busy timeouts in a row before the purge gives up
 
-// ?1 = now - left kept, ?2 = now - idle ttl, ?3 = now - max ttl.
+// ?1 = now - left kept, ?2 = now - idle ttl, ?3 = now - max ttl, ?5 = the
+// last session id a batch of this run looked at: each batch goes on from
+// there instead of reading again the live sessions before it.
 constexpr const char* kPurgeable =
-    "SELECT id, unit_id FROM sessions WHERE state = 'closed' OR (state = 'left' AND ended_at <= ?1) "
-    "OR (state IN ('waiting', 'active') AND (last_seen <= ?2 OR created_at <= ?3)) LIMIT ?4";
+    "SELECT id, unit_id FROM sessions WHERE id > ?5 AND (state = 'closed' OR (state = 'left' AND ended_at <= ?1) "
+    "OR (state IN ('waiting', 'active') AND (last_seen <= ?2 OR created_at <= ?3))) ORDER BY id LIMIT ?4";
 constexpr const char* kDeleteMessages = "DELETE FROM messages WHERE session_id = ?";
 constexpr const char* kDeleteSession = "DELETE FROM sessions WHERE id = ?";
 // Pulses only matter to polls waiting now; a day is ample.
@@ -29,16 +31,18 @@ constexpr const char* kDeleteOldPulses = "DELETE FROM pulses WHERE at < ?";
 constexpr const char* kDeleteOldLogins = "DELETE FROM agent_logins WHERE expires_at <= ?";
 constexpr std::int64_t kPulsesKeptSeconds = 24 * 3600;
 
-// One transaction of at most limits::kPurgeBatch sessions, ended after
-// limits::kPurgeSliceMs of work so that sends waiting for the lock wait
-// little; returns whether expired sessions may remain.
-bool purge_batch(store::Db& db, std::int64_t now, const visitor::Ttl& ttl, PurgeResult& result) {
+// One transaction of at most limits::kPurgeBatch sessions after `cursor`,
+// ended after limits::kPurgeSliceMs of work so that sends waiting for the
+// lock wait little. Moves `cursor` to the last session erased; returns
+// whether purgeable sessions may remain after it.
+bool purge_batch(store::Db& db, std::int64_t now, const visitor::Ttl& ttl, std::int64_t& cursor,
+                 PurgeResult& result) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(limits::kPurgeSliceMs);
     store::WriteTransaction transaction(db);
     std::vector<std::pair<std::int64_t, std::int64_t>> batch;
     {
         store::Query select(db, kPurgeable, now - limits::kLeftKeptSeconds, now - ttl.idle, now - ttl.max,
-                            static_cast<std::int64_t>(limits::kPurgeBatch));
+                            static_cast<std::int64_t>(limits::kPurgeBatch), cursor);
         while (select.next()) batch.emplace_back(select.integer(0), select.integer(1));
     }
     std::int64_t sessions = 0;
@@ -53,6 +57,7 @@ bool purge_batch(store::Db& db, std::int64_t now, const visitor::Ttl& ttl, Purge
         if (std::chrono::steady_clock::now() >= deadline) break;
     }
     transaction.commit();
+    if (sessions > 0) cursor = batch[static_cast<std::size_t>(sessions) - 1].first;
     result.messages += messages;
     result.sessions += sessions;
     return batch.size() == limits::kPurgeBatch || sessions < static_cast<std::int64_t>(batch.size());
@@ -64,7 +69,11 @@ bool scrub(const store::Options& options) {
     db.set_busy_timeout(kScrubBusyMs);
     // Copies the log into the database beside the writers; the TRUNCATE
     // below, which holds them back while it works, then has little left.
-    store::Query(db, "PRAGMA wal_checkpoint(PASSIVE)").next();
+    try {
+        store::Query(db, "PRAGMA wal_checkpoint(PASSIVE)").next();
+    } catch (const store::Error& e) {
+        if (!e.is_unavailable()) throw;  // another one is checkpointing: the loop below waits
+    }
     for (int attempt = 0; attempt < kScrubAttempts; ++attempt) {
         // Columns: busy, frames in the log, frames checkpointed: 0|0|0 is
         // an empty, truncated log.
@@ -90,9 +99,10 @@ PurgeResult purge(const store::Options& options, std::int64_t now, const visitor
         // Another purge, or a long checkpoint, may hold the write lock past
         // the busy timeout: a batch that found it busy is simply tried again.
         int busy = 0;
+        std::int64_t cursor = 0;
         for (;;) {
             try {
-                if (!purge_batch(db, now, ttl, result)) break;
+                if (!purge_batch(db, now, ttl, cursor, result)) break;
                 busy = 0;
             } catch (const store::Error& e) {
                 if (!e.is_unavailable() || ++busy >= kBusyRetries) throw;
