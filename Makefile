@@ -81,7 +81,7 @@ run: deps
 	@PORT=$(PORT) BIN=$(CURDIR)/$(BIN) deploy/dev/stack.sh --demo
 
 test: deps
-	@$(MAKE) --no-print-directory all $(UNIT_BIN)
+	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(TEST_BUILDS)
 	@ABRI_BIN=$(CURDIR)/$(BIN) ABRI_UNIT_TESTS=$(CURDIR)/$(UNIT_BIN) python3 tests/run.py
 
 clean:

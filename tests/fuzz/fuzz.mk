@@ -94,7 +94,9 @@ $(BUILD)/fuzz-replay/%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/replay.o $(B
 
 fuzz-replay: $(FUZZ_REPLAY)
 
-test: fuzz-replay
+# Built by `make test`'s own recipe, after deps has installed the compiler
+# (a prerequisite of test would race deps under make -j).
+TEST_BUILDS += fuzz-replay
 
 # Keep the objects make would otherwise delete as intermediate.
 .SECONDARY: $(FUZZ_ALL:%=$(FUZZ_DIR)/tests/fuzz/%.o) $(FUZZ_ALL:%=$(BUILD)/tests/fuzz/%.o) $(BUILD)/tests/fuzz/replay.o

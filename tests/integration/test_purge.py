@@ -8,31 +8,12 @@ import threading
 import time
 import unittest
 
+from operators import Operator
 from stack import BIN, Stack
 
 
 def marker():
     return "MARKER" + secrets.token_hex(12).upper()
-
-
-class Operator:
-    """The demo operator, through the contract's operator API."""
-
-    def __init__(self, stack):
-        self.stack = stack
-        user, password = stack.demo_operator()
-        status, body, headers = stack.request("POST", "/api/agent/login", {"username": user, "password": password})
-        assert status == 200, (status, body)
-        self.csrf = body["csrf"]
-        self.cookie = headers["Set-Cookie"].split(";")[0]
-
-    def post(self, path, body=None):
-        return self.stack.request("POST", path, body, headers={"Cookie": self.cookie, "X-Abri-CSRF": self.csrf})
-
-    def claim_reply_close(self, session, text):
-        assert self.post("/api/agent/sessions/%s/claim" % session)[0] == 200
-        assert self.post("/api/agent/sessions/%s/messages" % session, {"text": text})[0] == 201
-        assert self.post("/api/agent/sessions/%s/close" % session)[0] == 200
 
 
 def database_bytes(stack):
@@ -72,7 +53,9 @@ class PurgeLeavesNoTrace(unittest.TestCase):
             closed_words = [m for m in stack.sql("SELECT text FROM messages m JOIN sessions s ON s.id = "
                                                  "m.session_id WHERE s.public_id = ?", closed["session"])]
             operator_text = marker()
-            operator.claim_reply_close(closed["session"], operator_text)
+            self.assertEqual(operator.claim(closed["session"])[0], 200)
+            self.assertEqual(operator.say(closed["session"], operator_text)[0], 201)
+            self.assertEqual(operator.close(closed["session"])[0], 200)
             ended += [row[0] for row in closed_words] + [operator_text]
 
             left = chat(words(2))
