@@ -40,6 +40,7 @@ inline constexpr int kWriterGapMs = 2;                      // lock left free be
                                                             // twice the busy handler's 1 ms retry
                                                             // (lib/store.cpp)
 inline constexpr std::size_t kMaxBatch = 256;               // writes per group commit
+inline constexpr int kWriteCacheKib = 512;                  // page cache of the Writer's and the purge's connections
 inline constexpr std::size_t kPurgeBatch = 1000;            // sessions per purge transaction, at most
 inline constexpr int kPurgeSliceMs = 10;                    // and its work, at most
 

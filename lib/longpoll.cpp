@@ -194,11 +194,30 @@ bool Waiters::drain_inotify() {
     return changed;
 }
 
+// With no poll parked here, no pulse can wake anything: move the cursor
+// past them without reading them (a purge writes one per erased chat: the
+// programs that never park, or have nobody waiting, read them for nothing
+// and kept the memory).
+// A poll that parks meanwhile keeps the cursor it read, which then differs
+// from cursor_: it looks again (park()).
+bool Waiters::pass_when_nobody_waits() {
+    {
+        std::lock_guard lock(mutex_);
+        if (!parked_.empty()) return false;
+    }
+    const std::int64_t latest = pulse::latest(db_);
+    std::lock_guard lock(mutex_);
+    if (!parked_.empty()) return false;
+    cursor_ = std::max(cursor_, latest);
+    return true;
+}
+
 void Waiters::dispatch_changes() {
     std::unordered_set<std::int64_t> sessions;
     std::unordered_set<std::int64_t> units;
     std::int64_t last = 0;
     try {
+        if (pass_when_nobody_waits()) return;
         last = pulse::since(db_, cursor(), [&](const pulse::Pulse& p) {
             sessions.insert(p.session_id);
             units.insert(p.unit_id);

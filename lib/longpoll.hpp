@@ -81,6 +81,7 @@ private:
     void watch_wake_file();
     bool drain_inotify();
     void dispatch_changes();
+    bool pass_when_nobody_waits();
     void release_expired();
     void drop_hung_up(std::uint64_t ticket);
     // Removes a parked request from every index; the caller holds mutex_.

@@ -96,6 +96,9 @@ PurgeResult purge(const store::Options& options, std::int64_t now, const visitor
     PurgeResult result;
     {
         store::Db db(options);
+        // The default 64 KiB made it re-read the index pages it had just
+        // written: 12.6 s instead of 2.8 s for a million messages.
+        db.set_cache_size(limits::kWriteCacheKib);
         // Another purge, or a long checkpoint, may hold the write lock past
         // the busy timeout: a batch that found it busy is simply tried again.
         int busy = 0;

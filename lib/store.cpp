@@ -12,6 +12,15 @@
 
 namespace abri::store {
 
+namespace {
+// Page caches (negative: KiB). A write by any process empties every other
+// connection's cache at its next transaction (WAL), so a large one buys
+// little, while each worker and each long-poll watcher has its own:
+// SQLite's default (2 MiB each) made a burst of workers, or a watcher
+// reading a purge's change feed, cost megabytes that stayed.
+constexpr int kSmallCacheKib = 64;
+}  // namespace
+
 bool Error::is_unavailable() const {
     switch (code) {
     case SQLITE_BUSY:
@@ -60,6 +69,7 @@ Db::Db(const Options& options) {
     exec("PRAGMA foreign_keys=ON");
     // Erased chats must not survive in free pages: overwrite them with zeros.
     exec("PRAGMA secure_delete=ON");
+    set_cache_size(kSmallCacheKib);
 }
 
 sqlite3_stmt* Db::statement(const char* sql) {
@@ -78,6 +88,11 @@ void Db::exec(const char* sql) {
 }
 
 void Db::set_busy_timeout(int milliseconds) { sqlite3_busy_timeout(raw(), milliseconds); }
+
+void Db::set_cache_size(int kib) {
+    const std::string pragma = "PRAGMA cache_size=-" + std::to_string(kib);
+    exec(pragma.c_str());
+}
 
 void Db::fail(int rc) const { throw Error(rc & 0xff, sqlite3_errmsg(raw())); }
 
@@ -144,14 +159,6 @@ void WriteTransaction::commit() {
 std::int64_t last_insert_id(Db& db) { return sqlite3_last_insert_rowid(db.raw()); }
 std::int64_t changes(Db& db) { return sqlite3_changes64(db.raw()); }
 
-namespace {
-// Page caches (negative: KiB). A write by any process empties every other
-// connection's cache at its next transaction (WAL), so a large one buys
-// little, while each worker has its own: SQLite's default (2 MiB each)
-// made a burst of workers cost tens of MiB that stayed.
-constexpr const char* kReadCache = "PRAGMA cache_size=-64";
-constexpr const char* kWriteCache = "PRAGMA cache_size=-512";
-}  // namespace
 
 struct Writer::Job {
     std::function<void(Db&)> work;
@@ -164,7 +171,7 @@ std::string wake_path(const Options& options) { return options.path + "-wake"; }
 Writer::Writer(const Options& options)
     : db_(options), wake_fd_(open(wake_path(options).c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) {
     if (wake_fd_ < 0) throw Error(SQLITE_CANTOPEN, "cannot open " + wake_path(options) + ": " + std::strerror(errno));
-    db_.exec(kWriteCache);
+    db_.set_cache_size(limits::kWriteCacheKib);
     // Its batches follow each other as fast as sends arrive: that is the
     // group commit, not a bulk run to pace.
     db_.set_paced(false);
@@ -247,7 +254,6 @@ thread_local std::unique_ptr<Db> this_thread_db;
 Db& thread_db(const Options& options) {
     if (!this_thread_db) {
         this_thread_db = std::make_unique<Db>(options);
-        this_thread_db->exec(kReadCache);
     }
     return *this_thread_db;
 }

@@ -49,6 +49,8 @@ public:
     void exec(const char* sql);
     // How long a statement waits for a lock before SQLITE_BUSY.
     void set_busy_timeout(int milliseconds);
+    // The page cache; every connection starts with a small one (64 KiB).
+    void set_cache_size(int kib);
     [[noreturn]] void fail(int rc) const;
     // Whether WriteTransaction leaves the write lock free for a moment
     // between two transactions of this connection (true but for the
