@@ -55,6 +55,19 @@ def read(path):
         return f.read()
 
 
+def read_until_closed(sock):
+    """Every byte the server sends until it closes (or resets) the connection."""
+    answer = b''
+    while True:
+        try:
+            chunk = sock.recv(65536)
+        except OSError:
+            return answer
+        if not chunk:
+            return answer
+        answer += chunk
+
+
 def wait_for(predicate, timeout=10.0, what='condition'):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -443,16 +456,7 @@ http {{
                 s.sendall(body)
             except OSError:
                 pass  # nginx may answer and close before reading the body
-            answer = b''
-            while True:
-                try:
-                    chunk = s.recv(65536)
-                except OSError:
-                    break
-                if not chunk:
-                    break
-                answer += chunk
-        return answer
+            return read_until_closed(s)
 
     def provoke_429(self):
         """More POST /api/session than limit_req lets through (5 r/s, burst
@@ -637,15 +641,7 @@ http {{
             s = self.tls().wrap_socket(s, server_hostname='127.0.0.1')
         with s:
             s.sendall(data)
-            answer = b''
-            while True:
-                try:
-                    chunk = s.recv(65536)
-                except OSError:
-                    break
-                if not chunk:
-                    break
-                answer += chunk
+            answer = read_until_closed(s)
         head, _, body = answer.partition(b'\r\n\r\n')
         lines = head.decode('latin-1').split('\r\n')
         headers = dict((k.strip().lower(), v.strip()) for k, _, v in (l.partition(':') for l in lines[1:]))
