@@ -16,8 +16,6 @@
 
 #include <sys/stat.h>
 
-#include <cerrno>
-#include <cstring>
 #include <ctime>
 #include <functional>
 #include <iostream>
@@ -75,21 +73,10 @@ void expect_count(const Args& args, std::size_t count) {
 
 // Every command but init needs the database to exist already: a wrong or
 // unset path stops here, before SQLite would create an empty file there.
-void require_existing(const std::string& path) {
-    struct stat st {};
-    if (::stat(path.c_str(), &st) == 0) return;
-    if (errno == ENOENT) {
-        throw std::runtime_error(path + ": no database there. Name the database with --db PATH or $ABRI_DB, "
-                                        "or create this one with `abrictl init`");
-    }
-    throw std::runtime_error("cannot open database " + path + ": " + std::strerror(errno));
-}
-
 std::unique_ptr<store::Db> open_current(const Config& config) {
-    require_existing(config.db_path);
-    auto db = std::make_unique<store::Db>(store::Options{config.db_path, config.synchronous_full});
-    store::require_current_schema(*db);
-    return db;
+    const store::Options options{config.db_path, config.synchronous_full};
+    store::require_current_database(options);
+    return std::make_unique<store::Db>(options);
 }
 
 void write(const Config& config, const std::function<void(store::Db&)>& change) {

@@ -43,10 +43,7 @@ int purge_from_the_command_line(int argc, char** argv) {
         const Config config = Config::load(args);
         if (!args.empty()) throw std::runtime_error("unknown argument '" + args.front() + "' (accepted: --db PATH)");
         const store::Options options{config.db_path, config.synchronous_full};
-        {
-            store::Db db(options);
-            store::require_current_schema(db);
-        }
+        store::require_current_database(options);
         const auto result = retention::purge(options, server::now(), {config.idle_ttl, config.max_ttl});
         std::printf("purge: erased %lld sessions and %lld messages in %.2f s; write-ahead log %s\n",
                     static_cast<long long>(result.sessions), static_cast<long long>(result.messages), result.seconds,

@@ -383,14 +383,13 @@ int serve(const std::string& program, const Config& config, const std::function<
     Handler handler;
     try {
         store::Options options{config.db_path, config.synchronous_full};
-        store::Db check(options);
-        store::require_current_schema(check);
+        store::require_current_database(options);
         waiters = std::make_unique<longpoll::Waiters>(options, [&jobs](longpoll::Job job) {
             jobs.push(std::move(job));
         });
         handler = setup();
     } catch (const std::exception& e) {
-        std::cerr << program << ": " << config.db_path << ": " << e.what() << "\n";
+        std::cerr << program << ": " << e.what() << "\n";
         return 1;
     }
 

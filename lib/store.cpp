@@ -3,6 +3,7 @@
 #include "migrations.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -288,6 +289,23 @@ void require_current_schema(Db& db) {
     if (version != schema_version()) {
         throw std::runtime_error("the database has schema version " + std::to_string(version) + ", this abri needs " +
                                  std::to_string(schema_version()) + ": run `abrictl init` first");
+    }
+}
+
+void require_current_database(const Options& options) {
+    struct stat st {};
+    if (::stat(options.path.c_str(), &st) != 0) {
+        if (errno == ENOENT) {
+            throw std::runtime_error(options.path + ": no database there. Name the database with --db PATH or "
+                                                    "$ABRI_DB, or create this one with `abrictl init`");
+        }
+        throw std::runtime_error("cannot open database " + options.path + ": " + std::strerror(errno));
+    }
+    Db db(options);
+    try {
+        require_current_schema(db);
+    } catch (const std::runtime_error& e) {
+        throw std::runtime_error(options.path + ": " + e.what());
     }
 }
 

@@ -162,5 +162,9 @@ int database_version(Db& db);
 int migrate(Db& db);
 // Refuses to serve a database that `abrictl init` has not brought up to date.
 void require_current_schema(Db& db);
+// The database at options.path exists and has the current schema; throws
+// saying what to do otherwise. Never creates the file: a wrong path must
+// not leave an empty database for the next command to use.
+void require_current_database(const Options& options);
 
 }  // namespace abri::store

@@ -404,9 +404,12 @@ class Abrictl(StackCase):
 
     def test_commands_but_init_refuse_a_missing_database_and_create_nothing(self):
         missing = os.path.join(self.stack.dir, "no-such.db")
-        for argv in (["stats"], ["route", "default", "GN-NUM"], ["agent", "disable", "nobody"]):
-            done = subprocess.run([os.path.join(BIN, "abrictl"), "--db", missing, *argv],
-                                  capture_output=True, text=True, env=self.stack.program_env())
+        socket_path = os.path.join(self.stack.dir, "no-such.sock")
+        for argv in (["abrictl", "stats"], ["abrictl", "route", "default", "GN-NUM"],
+                     ["abrictl", "agent", "disable", "nobody"], ["purge"],
+                     ["session", "--socket", socket_path], ["messages", "--socket", socket_path]):
+            done = subprocess.run([os.path.join(BIN, argv[0]), "--db", missing, *argv[1:]],
+                                  capture_output=True, text=True, env=self.stack.program_env(), timeout=30)
             self.assertEqual(done.returncode, 1, argv)
             self.assertIn(missing + ": no database there", done.stderr)
             self.assertIn("abrictl init", done.stderr)
