@@ -196,18 +196,10 @@ def request(line, *headers, body=b""):
 HOST = b"Host: x"
 
 
-class NginxOwnErrors(unittest.TestCase):
+class NginxOwnErrors(StackCase):
     """What nginx refuses before any program sees the request is refused in
     the contract's JSON shape too, never with nginx's HTML page
     (deploy/nginx/abri-locations.conf.in)."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.stack = Stack().start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.stack.stop()
 
     def assert_json_error(self, raw, status, code):
         answer = nginx_answer(self.stack, raw)
