@@ -114,8 +114,11 @@ server::Outcome events(app::App& app, const http::Request& request) {
     const auto now = server::now();
     auto& db = app.reader();
     const auto agent = auth::require(db, request, now);
+    // Best effort, as a visitor's keep-alive: during a disk or lock fault
+    // the operator still reads the chats, the expired one shown as it was.
     if (desk::has_expired_held(db, agent.id, now, app.ttl)) {
-        app.writer.run([&](store::Db& w) { desk::expire_held(w, agent.id, now, app.ttl); });
+        app.write_on_the_side("expired chats could not be marked as left",
+                              [&](store::Db& w) { desk::expire_held(w, agent.id, now, app.ttl); });
     }
     auto snapshot = queue::read(db, agent.id, after, now, app.ttl);
     if (snapshot.changed || !snapshot.messages.empty() || wait == 0) {

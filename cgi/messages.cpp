@@ -11,7 +11,6 @@
 #include "../lib/errors.hpp"
 #include "../lib/input.hpp"
 #include "../lib/limits.hpp"
-#include "../lib/log.hpp"
 #include "../lib/messages.hpp"
 #include "../lib/retention.hpp"
 #include "../lib/visitor.hpp"
@@ -42,12 +41,8 @@ http::Response conversation(const visitor::Session& session, const std::vector<m
 // the visitor still reads what is there, and the next call tries again.
 void keep_alive(app::App& app, const visitor::Session& session, std::int64_t now) {
     if (!visitor::needs_touch(session, now)) return;
-    try {
-        app.writer.run([&](store::Db& db) { visitor::touch(db, session.id, now); });
-    } catch (const store::Error& e) {
-        if (!e.is_unavailable()) throw;
-        log::line(std::string("database: a session could not be kept alive: ") + e.what());
-    }
+    app.write_on_the_side("a session could not be kept alive",
+                          [&](store::Db& db) { visitor::touch(db, session.id, now); });
 }
 
 // 200 now when there is something after `after`, else parked until a

@@ -1,10 +1,22 @@
 #include "app.hpp"
+#include "log.hpp"
 
 #include <iostream>
 #include <memory>
 #include <stdexcept>
 
 namespace abri::app {
+
+bool App::write_on_the_side(const char* what, const std::function<void(store::Db&)>& work) {
+    try {
+        writer.run(work);
+        return true;
+    } catch (const store::Error& e) {
+        if (!e.is_unavailable()) throw;
+        log::line(std::string("database: ") + what + ": " + e.what());
+        return false;
+    }
+}
 
 int main(int argc, char** argv, const std::string& program, const Dispatch& dispatch) {
     std::vector<std::string> args(argv + 1, argv + argc);

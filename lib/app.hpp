@@ -20,6 +20,13 @@ struct App {
 
     // This worker thread's read connection.
     store::Db& reader() { return store::thread_db(db); }
+
+    // A write a reading call makes on the side (a session kept alive, a
+    // held chat marked as expired). Best effort: when the database takes
+    // no write (disk full, read-only, locked past the busy timeout) it
+    // logs `what` and returns false, the caller answers with what it
+    // reads, and its next call tries again.
+    bool write_on_the_side(const char* what, const std::function<void(store::Db&)>& work);
 };
 
 using Dispatch = std::function<server::Outcome(App& app, const http::Request& request)>;

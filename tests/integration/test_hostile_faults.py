@@ -15,6 +15,7 @@ import time
 import unittest
 
 from hostile import filesystem_under_database, integrity, open_fds, pid, wait_for
+from operators import Operator
 from stack import Stack, StackCase
 
 BIG = "é" * 2000  # 4000 bytes, the longest text
@@ -183,6 +184,32 @@ class DatabaseLocked(unittest.TestCase):
                 self.assertEqual([m["text"] for m in body["messages"]], ["avant"])
             finally:
                 holder.join()
+
+    def test_an_operator_still_reads_while_the_database_is_locked(self):
+        # Regression: the events poll marks a held chat whose visitor's
+        # session expired as left, a write; refused after the busy timeout,
+        # it turned the whole read into a 503.
+        with Stack() as stack:
+            token = stack.open_session()["token"]
+            session = stack.sql("SELECT public_id FROM sessions")[0][0]
+            operator = Operator(stack)
+            self.assertEqual(operator.claim(session)[0], 200)
+            self.assertEqual(stack.request("POST", "/api/messages", {"text": "avant"}, token=token)[0], 201)
+            stack.sql("UPDATE sessions SET last_seen = last_seen - 100000, created_at = created_at - 100000")
+            locked = threading.Event()
+            holder = threading.Thread(target=hold_write_lock, args=(stack.db, 9, locked))
+            holder.start()
+            try:
+                self.assertTrue(locked.wait(10))
+                status, body, _ = operator.events()
+                self.assertEqual(status, 200, body)
+                self.assertIn("avant", [m["text"] for m in body["messages"]])
+            finally:
+                holder.join()
+            # The lock gone, the next poll marks the chat as left.
+            status, body, _ = operator.events()
+            self.assertEqual(status, 200, body)
+            self.assertEqual(stack.sql("SELECT state FROM sessions"), [("left",)])
 
     def test_database_locked_past_the_busy_timeout_answers_503_then_recovers(self):
         with Stack() as stack:
