@@ -51,70 +51,63 @@ longpoll::Job waiting_for_session(std::int64_t session) {
     return job;
 }
 
-void pulse_for(store::Writer& writer, std::int64_t session) {
-    writer.run([session](store::Db& db) { pulse::record(db, session, 1, 0); });
-}
+// A database, a process's Writer and its watcher (stopped first: declared
+// last).
+struct Watched {
+    testing::TempDb temp;
+    store::Writer writer{temp.options};
+    Handed handed;
+    longpoll::Waiters waiters{temp.options, [this](longpoll::Job job) { handed.push(std::move(job)); }};
 
-// The watcher follows the feed on its own thread: wait (bounded) until it
-// has read up to the database's latest pulse.
-bool caught_up(longpoll::Waiters& waiters, const store::Options& options) {
-    store::Db db(options);
-    const auto latest = pulse::latest(db);
-    for (int i = 0; i < 5000 && waiters.cursor() < latest; ++i) std::this_thread::sleep_for(1ms);
-    return waiters.cursor() == latest;
-}
+    void pulse_for(std::int64_t session) {
+        writer.run([session](store::Db& db) { pulse::record(db, session, 1, 0); });
+    }
+    // The watcher follows the feed on its own thread: wait (bounded) until
+    // it has read up to the database's latest pulse.
+    bool caught_up() {
+        store::Db db(temp.options);
+        const auto latest = pulse::latest(db);
+        for (int i = 0; i < 5000 && waiters.cursor() < latest; ++i) std::this_thread::sleep_for(1ms);
+        return waiters.cursor() == latest;
+    }
+};
 
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(longpoll_tests)
 
-BOOST_AUTO_TEST_CASE(with_nobody_waiting_the_cursor_moves_past_the_pulses) {
-    testing::TempDb temp;
-    store::Writer writer(temp.options);
-    Handed handed;
-    longpoll::Waiters waiters(temp.options, [&](longpoll::Job job) { handed.push(std::move(job)); });
+BOOST_FIXTURE_TEST_CASE(with_nobody_waiting_the_cursor_moves_past_the_pulses, Watched) {
     const auto before = waiters.cursor();
-    for (int i = 0; i < 50; ++i) pulse_for(writer, 100 + i);
-    BOOST_TEST(caught_up(waiters, temp.options));
+    for (int i = 0; i < 50; ++i) pulse_for(100 + i);
+    BOOST_TEST(caught_up());
     BOOST_TEST(waiters.cursor() > before);
     BOOST_TEST(!handed.next(0ms));
-    waiters.stop();
 }
 
-BOOST_AUTO_TEST_CASE(a_poll_parking_with_a_cursor_already_passed_looks_again_at_once) {
-    testing::TempDb temp;
-    store::Writer writer(temp.options);
-    Handed handed;
-    longpoll::Waiters waiters(temp.options, [&](longpoll::Job job) { handed.push(std::move(job)); });
+BOOST_FIXTURE_TEST_CASE(a_poll_parking_with_a_cursor_already_passed_looks_again_at_once, Watched) {
     // The worker read the cursor, then looked at the database; the change
     // it did not see landed, and the watcher moved on, before it parked.
     const auto seen = waiters.cursor();
-    pulse_for(writer, 7);
-    BOOST_TEST(caught_up(waiters, temp.options));
+    pulse_for(7);
+    BOOST_TEST(caught_up());
     BOOST_TEST(waiters.park(waiting_for_session(7), seen));
     const auto back = handed.next(0ms);
     BOOST_TEST(back.has_value());
     BOOST_TEST(!back->timed_out);
     BOOST_TEST(waiters.parked() == 0u);
-    waiters.stop();
 }
 
-BOOST_AUTO_TEST_CASE(a_parked_poll_is_woken_by_its_session_only) {
-    testing::TempDb temp;
-    store::Writer writer(temp.options);
-    Handed handed;
-    longpoll::Waiters waiters(temp.options, [&](longpoll::Job job) { handed.push(std::move(job)); });
+BOOST_FIXTURE_TEST_CASE(a_parked_poll_is_woken_by_its_session_only, Watched) {
     BOOST_TEST(waiters.park(waiting_for_session(7), waiters.cursor()));
-    pulse_for(writer, 8);
-    BOOST_TEST(caught_up(waiters, temp.options));
+    pulse_for(8);
+    BOOST_TEST(caught_up());
     BOOST_TEST(!handed.next(0ms));
     BOOST_TEST(waiters.parked() == 1u);
-    pulse_for(writer, 7);
+    pulse_for(7);
     const auto back = handed.next(5000ms);
     BOOST_TEST(back.has_value());
     BOOST_TEST(!back->timed_out);
     BOOST_TEST(waiters.parked() == 0u);
-    waiters.stop();
 }
 
 BOOST_AUTO_TEST_SUITE_END()
