@@ -36,13 +36,12 @@ inline constexpr int kWorkerIdleSeconds = 5;
 inline constexpr std::size_t kMaxParked = 20000;            // waiting long-polls per process
 inline constexpr std::size_t kMaxQueued = 4096;             // requests waiting for a worker
 inline constexpr int kBusyTimeoutMs = 5000;                 // SQLite busy handler
-inline constexpr int kWriterGapMs = 2;                      // lock left free between a bulk writer's transactions:
-                                                            // twice the busy handler's 1 ms retry
-                                                            // (lib/store.cpp)
 inline constexpr std::size_t kMaxBatch = 256;               // writes per group commit
 inline constexpr int kWriteCacheKib = 512;                  // page cache of the Writer's and the purge's connections
 inline constexpr std::size_t kPurgeBatch = 1000;            // sessions per purge transaction, at most
 inline constexpr int kPurgeSliceMs = 10;                    // and its work, at most
+inline constexpr int kPurgeGapMs = 2;                       // lock left free between two: twice the
+                                                            // busy handler's 1 ms retry (lib/store.cpp)
 
 inline constexpr std::size_t kTokenBytes = 32;              // 256-bit bearer tokens
 

@@ -107,6 +107,10 @@ PurgeResult purge(const store::Options& options, std::int64_t now, const visitor
             try {
                 if (!purge_batch(db, now, ttl, cursor, result)) break;
                 busy = 0;
+                // The lock left free a moment: the other processes'
+                // writers, retrying every millisecond, get their turn
+                // between two batches instead of after the whole run.
+                std::this_thread::sleep_for(std::chrono::milliseconds(limits::kPurgeGapMs));
             } catch (const store::Error& e) {
                 if (!e.is_unavailable() || ++busy >= kBusyRetries) throw;
             }

@@ -25,7 +25,7 @@ struct PurgeResult {
 // left by its visitor more than limits::kLeftKeptSeconds ago, with its
 // messages; then old pulses and expired operator logins; then scrubs.
 // Works in short transactions (limits::kPurgeSliceMs of work each, with
-// the lock left free in between: store::WriteTransaction) so that a send
+// the lock left free limits::kPurgeGapMs in between) so that a send
 // never waits long behind it; two purges at once are harmless.
 PurgeResult purge(const store::Options& options, std::int64_t now, const visitor::Ttl& ttl);
 

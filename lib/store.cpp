@@ -13,15 +13,6 @@
 
 namespace abri::store {
 
-namespace {
-// Page caches (negative: KiB). A write by any process empties every other
-// connection's cache at its next transaction (WAL), so a large one buys
-// little, while each worker and each long-poll watcher has its own:
-// SQLite's default (2 MiB each) made a burst of workers, or a watcher
-// reading a purge's change feed, cost megabytes that stayed.
-constexpr int kSmallCacheKib = 64;
-}  // namespace
-
 bool Error::is_unavailable() const {
     switch (code) {
     case SQLITE_BUSY:
@@ -39,6 +30,13 @@ bool Error::is_unavailable() const {
 }
 
 namespace {
+
+// Page caches (KiB). A write by any process empties every other
+// connection's cache at its next transaction (WAL), so a large one buys
+// little, while each worker and each long-poll watcher has its own:
+// SQLite's default (2 MiB each) made a burst of workers, or a watcher
+// reading a purge's change feed, cost megabytes that stayed.
+constexpr int kSmallCacheKib = 64;
 
 // Waits for another connection's lock a millisecond at a time, up to
 // kBusyTimeoutMs. SQLite's own handler sleeps longer and longer (up to
@@ -138,14 +136,7 @@ std::string Query::text(int column) const {
 
 bool Query::is_null(int column) const { return sqlite3_column_type(st_, column) == SQLITE_NULL; }
 
-WriteTransaction::WriteTransaction(Db& db) : db_(db) {
-    if (db_.paced_) {
-        const auto since = std::chrono::steady_clock::now() - db_.last_commit_;
-        const auto gap = std::chrono::milliseconds(limits::kWriterGapMs);
-        if (since < gap) std::this_thread::sleep_for(gap - since);
-    }
-    db_.exec("BEGIN IMMEDIATE");
-}
+WriteTransaction::WriteTransaction(Db& db) : db_(db) { db_.exec("BEGIN IMMEDIATE"); }
 
 WriteTransaction::~WriteTransaction() {
     if (!done_) sqlite3_exec(db_.raw(), "ROLLBACK", nullptr, nullptr, nullptr);
@@ -154,12 +145,10 @@ WriteTransaction::~WriteTransaction() {
 void WriteTransaction::commit() {
     db_.exec("COMMIT");
     done_ = true;
-    db_.last_commit_ = std::chrono::steady_clock::now();
 }
 
 std::int64_t last_insert_id(Db& db) { return sqlite3_last_insert_rowid(db.raw()); }
 std::int64_t changes(Db& db) { return sqlite3_changes64(db.raw()); }
-
 
 struct Writer::Job {
     std::function<void(Db&)> work;
@@ -173,9 +162,6 @@ Writer::Writer(const Options& options)
     : db_(options), wake_fd_(open(wake_path(options).c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) {
     if (wake_fd_ < 0) throw Error(SQLITE_CANTOPEN, "cannot open " + wake_path(options) + ": " + std::strerror(errno));
     db_.set_cache_size(limits::kWriteCacheKib);
-    // Its batches follow each other as fast as sends arrive: that is the
-    // group commit, not a bulk run to pace.
-    db_.set_paced(false);
     thread_ = std::thread([this] { loop(); });
 }
 

@@ -6,7 +6,6 @@
 // after its commit.
 #pragma once
 #include <sqlite3.h>
-#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -52,19 +51,12 @@ public:
     // The page cache; every connection starts with a small one (64 KiB).
     void set_cache_size(int kib);
     [[noreturn]] void fail(int rc) const;
-    // Whether WriteTransaction leaves the write lock free for a moment
-    // between two transactions of this connection (true but for the
-    // Writer's own connection).
-    void set_paced(bool paced) { paced_ = paced; }
 
 private:
-    friend class WriteTransaction;
     struct CloseDb { void operator()(sqlite3* db) const { sqlite3_close_v2(db); } };
     struct Finalize { void operator()(sqlite3_stmt* st) const { sqlite3_finalize(st); } };
     std::unique_ptr<sqlite3, CloseDb> db_;
     std::unordered_map<const char*, std::unique_ptr<sqlite3_stmt, Finalize>> cache_;
-    bool paced_ = true;
-    std::chrono::steady_clock::time_point last_commit_{};  // of a WriteTransaction
 };
 
 class Query {
@@ -97,10 +89,6 @@ private:
 
 // BEGIN IMMEDIATE: takes the write lock first, so the busy handler applies
 // (a read transaction upgraded to a write would fail at once when busy).
-// A connection that writes transaction after transaction (the purge)
-// waits limits::kWriterGapMs after its last commit before it begins
-// again: the other processes' writers, retrying every millisecond for the
-// lock, get their turn in between instead of waiting for the whole run.
 class WriteTransaction {
 public:
     explicit WriteTransaction(Db& db);

@@ -113,11 +113,23 @@ done
 nginx -p "$PREFIX" -c "$PREFIX/conf/nginx.conf" -e "$PREFIX/log/error.log" &
 children+=($!)
 
+# Ready when every program answers for itself: nginx answers 5xx for one
+# not listening yet. The others' requests are ones they refuse (401, 405).
+answers() {
+    local code
+    code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT$1") && [ "${code#5}" = "$code" ]
+}
+ready() {
+    answers /api/health &&
+        { [ ! -x "$BIN/messages" ] || answers /api/messages; } &&
+        { [ ! -x "$BIN/agent" ] || answers /api/agent/me; } &&
+        { [ ! -x "$BIN/purge" ] || answers /api/admin/purge; }
+}
 for _ in $(seq 100); do
-    curl -fsS "http://127.0.0.1:$PORT/api/health" >/dev/null 2>&1 && break
+    ready && break
     sleep 0.1
 done
-curl -fsS "http://127.0.0.1:$PORT/api/health" >/dev/null || die "the stack did not answer on port $PORT (see $PREFIX/log)"
+ready || die "the stack did not answer on port $PORT (see $PREFIX/log)"
 
 say "ready on http://127.0.0.1:$PORT/"
 say "  victims' page:   http://127.0.0.1:$PORT/"
