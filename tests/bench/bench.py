@@ -643,7 +643,7 @@ def main():
     results["ceiling"] = ceiling()
 
     with Stack("abri") as stack:
-        time.sleep(1)
+        # stack.sh says "ready" once each program has answered a request.
         results["idle_after_start"] = stack.memory()
         say("2/7 send, synchronous=FULL (the default)")
         sessions = open_sessions(stack, 1000, "send-sessions")

@@ -598,9 +598,10 @@ test('page_fits_320_px_wide', async () => {
   const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   check(await overflow() <= 0, `form overflows by ${await overflow()} px`);
   await startChat(page);
-  await page.fill('#text', 'x'.repeat(300));
+  const longWord = 'x'.repeat(300);
+  await page.fill('#text', longWord);
   await page.keyboard.press('Enter');
-  await waitText(page.locator('#log'), /xxxx/, 'a long word');
+  await waitText(page.locator('#log'), new RegExp(longWord), 'the 300-letter word in the log');
   check(await overflow() <= 0, `chat overflows by ${await overflow()} px`);
   await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
   const box = await page.locator('#exit').boundingBox();
