@@ -17,7 +17,7 @@ import unittest
 
 from hostile import filesystem_under_database, integrity, open_fds, pid, wait_for
 from operators import Operator
-from stack import Stack, StackCase
+from stack import Stack, StackCase, UNLIMITED_SENDS
 
 BIG = "é" * 2000  # 4000 bytes, the longest text
 
@@ -65,7 +65,7 @@ class DatabaseFull(unittest.TestCase):
     """The database on a 4 MiB tmpfs that another file fills to the last byte."""
 
     def setUp(self):
-        self.stack = Stack()
+        self.stack = Stack(env=UNLIMITED_SENDS)
         self.mounted = filesystem_under_database(self.stack, "tmpfs", 4)
         self.mount = self.mounted.__enter__()
         if self.mount is None:
