@@ -4,8 +4,11 @@
 #include "log.hpp"
 
 #include <fcgiapp.h>
+#include <fcntl.h>
 #include <malloc.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -82,6 +85,26 @@ std::string fastcgi_records(int request_id, std::string_view out) {
     return records;
 }
 
+using Clock = std::chrono::steady_clock;
+
+// Writes `bytes` to the non-blocking `fd`, waiting for room until
+// `deadline`; gives up when the peer went away or did not read in time.
+void write_until(int fd, std::string_view bytes, Clock::time_point deadline) {
+    while (!bytes.empty()) {
+        const ssize_t n = write(fd, bytes.data(), bytes.size());
+        if (n > 0) {
+            bytes.remove_prefix(static_cast<std::size_t>(n));
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return;
+        const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
+        if (left <= 0) return;
+        pollfd room{fd, POLLOUT, 0};
+        if (poll(&room, 1, static_cast<int>(left)) < 0 && errno != EINTR) return;
+    }
+}
+
 // Once its request is read, an exchange keeps only its connection: libfcgi's
 // streams and parameters (some 17 KiB, mostly two 8 KiB buffers) are freed,
 // and the answer is written as FastCGI records here. A parked long-poll so
@@ -117,20 +140,19 @@ public:
             }
         }
         FCGX_Free(&request_, 0);  // 0: the connection stays open, ours now
+        fcntl(fd_, F_SETFL, fcntl(fd_, F_GETFL) | O_NONBLOCK);  // for respond()
         return fits;
     }
-    // One write of the records, then the connection closes (nginx keeps no
-    // FastCGI connection open: fastcgi_keep_conn off). A client that went
-    // away makes the write fail with EPIPE, which is ignored.
+    // The records are written without blocking, then the connection
+    // closes (nginx keeps no FastCGI connection open: fastcgi_keep_conn
+    // off). A peer that stops reading holds the worker at most
+    // limits::kAnswerWriteMs, then loses its answer: nginx buffers whole
+    // answers (abri-locations.conf), so only a peer that is not nginx, or
+    // nginx out of buffers, ever waits. A client that went away makes the
+    // write fail with EPIPE, which is ignored.
     void respond(const http::Response& response) override {
         const std::string records = fastcgi_records(request_id_, http::serialize(response));
-        std::size_t written = 0;
-        while (written < records.size()) {
-            const ssize_t n = write(fd_, records.data() + written, records.size() - written);
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) break;
-            written += static_cast<std::size_t>(n);
-        }
+        write_until(fd_, records, Clock::now() + std::chrono::milliseconds(limits::kAnswerWriteMs));
         close(fd_);
         fd_ = -1;
     }
@@ -356,6 +378,13 @@ http::Response answer_failure(std::exception_ptr failure) {
 int serve(const std::string& program, const Config& config, const std::function<Handler()>& setup) {
     log::set_program(program);
     umask(0077);
+    // No core dump, no ptrace by another process of the same user: the
+    // memory holds chat text and tokens (libfcgi aborts on some crafted
+    // records; the units also set LimitCORE=0).
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+        std::cerr << program << ": cannot turn core dumps off: " << std::strerror(errno) << "\n";
+        return 1;
+    }
     // Signals go to one thread that stops the acceptor (see FIELD-NOTES:
     // libfcgi would otherwise swallow SIGTERM while accept() blocks).
     signal(SIGPIPE, SIG_IGN);
