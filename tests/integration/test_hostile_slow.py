@@ -16,6 +16,7 @@ never waits more than limits::kAnswerWriteMs for a peer (lib/server.cpp).
 Run: cd tests/integration && python3 -m unittest -v test_hostile_slow
 """
 import fcntl
+import select
 import socket
 import sqlite3
 import struct
@@ -31,7 +32,11 @@ READERS_PER_ADDRESS = 64          # nginx's limit_conn for /api/messages, per cl
 MESSAGES, MESSAGE_BYTES = 500, 8000
 VISITORS, EXCHANGES = 5, 3        # visitors measured during the attack, sends and polls each
 FAST_SECONDS = 2.0                # the slowest of their answers, at most
-MAX_PEAK_RSS_KIB = 128 * 1024     # the messages program's peak (VmHWM)
+# The messages program's peak (VmHWM): 64 workers each building a large
+# answer at once (74 MiB measured with 250 KB answers; 700 MiB with the
+# blocking write and 4 MB answers before issue 13).
+MAX_PEAK_RSS_KIB = 96 * 1024
+ANSWER_WRITE_SECONDS = 2.0        # limits::kAnswerWriteMs
 
 
 def fill_session(stack, token_session):
@@ -54,6 +59,42 @@ def slow_reader(stack, source, token):
     s.sendall(("GET /api/messages?after=0&wait=0 HTTP/1.1\r\nHost: localhost\r\n"
                "Authorization: Bearer %s\r\n\r\n" % token).encode())
     return s
+
+
+def fastcgi_record(kind, content, request_id=1):
+    return struct.pack(">BBHHBB", 1, kind, request_id, len(content), 0, 0) + content
+
+
+def fastcgi_pair(name, value):
+    return struct.pack(">BI", len(name), len(value) | 0x80000000) + name + value
+
+
+def fastcgi_poll(token):
+    """A whole FastCGI request, as nginx would send it, for the chat from
+    its first message."""
+    params = b"".join(fastcgi_pair(k, v) for k, v in (
+        (b"REQUEST_METHOD", b"GET"), (b"REQUEST_URI", b"/api/messages?after=0&wait=0"),
+        (b"QUERY_STRING", b"after=0&wait=0"), (b"HTTP_AUTHORIZATION", b"Bearer " + token.encode())))
+    return (fastcgi_record(1, struct.pack(">HB5x", 1, 0)) + fastcgi_record(4, params) + fastcgi_record(4, b"")
+            + fastcgi_record(5, b""))
+
+
+def hung_up(s):
+    """The peer closed its end (the bytes it sent may still be unread)."""
+    poller = select.poll()
+    poller.register(s, select.POLLRDHUP)
+    return bool(poller.poll(0))
+
+
+def read_to_end(s):
+    """How many bytes are left to read from a peer that has hung up."""
+    s.settimeout(5)
+    total = 0
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            return total
+        total += len(chunk)
 
 
 def unread_bytes(s):
@@ -109,6 +150,42 @@ class SlowReaders(unittest.TestCase):
             print("\nslow readers: %d connections from %d addresses; visitors' slowest answer %.3f s; "
                   "messages RSS %d KiB before, %d KiB during, peak %d KiB"
                   % (len(readers), len(ADDRESSES), slowest, rss_before, rss, peak))
+
+
+class DirectPeer(unittest.TestCase):
+    def test_a_fastcgi_peer_that_never_reads_holds_a_worker_only_until_the_write_deadline(self):
+        # Behind nginx's buffers, the program's own guard: a peer on the
+        # socket itself (only nginx's group may connect; here the socket's
+        # owner) that asks for the large answer and never reads. With 4
+        # workers and 8 such peers, a send through nginx still answers once
+        # the deadlines free the workers, and every peer is hung up on.
+        with Stack(env={"ABRI_THREADS": "4"}) as stack:
+            attacker = stack.open_session()
+            fill_session(stack, attacker["session"])
+            visitor = stack.open_session()["token"]
+            peers = []
+            try:
+                for _ in range(8):
+                    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+                    s.connect(stack.prefix + "/run/messages.sock")
+                    s.sendall(fastcgi_poll(attacker["token"]))
+                    peers.append(s)
+                start = time.monotonic()
+                status = stack.request("POST", "/api/messages", {"text": "toujours là"}, token=visitor)[0]
+                waited = time.monotonic() - start
+                self.assertEqual(status, 201)
+                self.assertLess(waited, 2 * ANSWER_WRITE_SECONDS + 2)
+                # The program hung up on every peer, unread as they are,
+                # and each got only part of its answer.
+                self.assertTrue(wait_for(lambda: all(hung_up(s) for s in peers),
+                                         timeout=8 * ANSWER_WRITE_SECONDS, step=0.1),
+                                "the program still holds a connection that never read")
+                for s in peers:
+                    self.assertLess(read_to_end(s), MESSAGES * MESSAGE_BYTES)
+            finally:
+                for s in peers:
+                    s.close()
 
 
 if __name__ == "__main__":
