@@ -711,6 +711,46 @@ http {{
         self.json_error(r, data, 404, 'not_found')
         self.assertNotIn('/api/admin/', self.locations_text.replace('# /api/admin/', ''))
 
+    def test_rate_limits_are_keyed_per_ipv4_address_and_per_ipv6_64(self):
+        # The installed map, in an nginx of its own that answers the key
+        # it computes: an IPv6 client is its /64 (8 bytes: ::1 is in ::/64),
+        # so 2^64 addresses of one subscriber share one bucket.
+        if self.CGI:
+            self.skipTest('checked once, by the FastCGI run')
+        text = read(self.at(DATA + '/nginx/abri-http.conf'))
+        key_map = re.search(r'(?ms)^map \$binary_remote_addr \$abri_client \{.*?^\}', text).group(0)
+        self.assertRegex(text, r'limit_req_zone \$abri_client zone=abri_public:')
+        self.assertRegex(text, r'limit_conn_zone \$abri_client zone=abri_conn:')
+        self.assertRegex(text, r'limit_req_zone \$abri_client zone=abri_login:\S+ rate=\d+r/m;')
+        self.assertRegex(self.locations_text, r'location = /api/agent/login \{\s*limit_req zone=abri_login ')
+        prefix = os.path.join(self.tmp, 'keys')
+        os.makedirs(prefix + '/logs')
+        port = free_port()
+        with open(prefix + '/nginx.conf', 'w') as f:
+            f.write('daemon off; master_process off; pid %s/nginx.pid; error_log %s/logs/error.log;\n'
+                    'events { worker_connections 16; }\n'
+                    'http { access_log off; %s\n server { listen 127.0.0.1:%d; listen [::1]:%d;\n'
+                    ' location / { default_type application/octet-stream; return 200 $abri_client; } } }\n'
+                    % (prefix, prefix, key_map, port, port))
+        nginx = subprocess.Popen(['nginx', '-p', prefix, '-c', prefix + '/nginx.conf'],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            def key(host, family):
+                try:
+                    with socket.socket(family, socket.SOCK_STREAM) as s:
+                        s.settimeout(5)
+                        s.connect((host, port))
+                        s.sendall(b'GET / HTTP/1.0\r\n\r\n')
+                        return read_until_closed(s).partition(b'\r\n\r\n')[2]
+                except OSError:
+                    return None
+            wait_for(lambda: key('127.0.0.1', socket.AF_INET) is not None, what='the key server')
+            self.assertEqual(key('127.0.0.1', socket.AF_INET), bytes([127, 0, 0, 1]))
+            self.assertEqual(key('::1', socket.AF_INET6), bytes(8))
+        finally:
+            nginx.terminate()
+            nginx.wait()
+
     def test_the_administrators_socket_is_in_a_directory_only_root_enters(self):
         text = read(self.at('/etc/tmpfiles.d/abri.conf'))
         self.assertIn('\nd %s 0700 root root -\n' % ADMIN, text)

@@ -183,6 +183,7 @@ class DirectPeer(unittest.TestCase):
                                 "the program still holds a connection that never read")
                 for s in peers:
                     self.assertLess(read_to_end(s), MESSAGES * MESSAGE_BYTES)
+                print("\ndirect peers: 8 never reading, 4 workers; a send answered in %.2f s" % waited)
             finally:
                 for s in peers:
                     s.close()
