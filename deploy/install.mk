@@ -14,9 +14,9 @@
 # Everything else (programs, pages, units, the included nginx files) is
 # abri's own and is replaced at each upgrade.
 #
-# Run as root without DESTDIR, it also creates the user abri
-# (systemd-sysusers) and /var/lib/abri (systemd-tmpfiles), and reloads
-# systemd. It starts nothing: see README.md, "Installing on a server" for the next steps.
+# Run as root without DESTDIR, it also creates the user abri and the
+# group abri-web with nginx's user in it (systemd-sysusers), /var/lib/abri
+# and /run/abri-admin (systemd-tmpfiles), and reloads systemd. It starts nothing: see README.md, "Installing on a server" for the next steps.
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -29,6 +29,7 @@ abri_datadir     ?= $(PREFIX)/share/abri
 abri_sysconfdir  ?= /etc/abri
 abri_statedir    ?= /var/lib/abri
 abri_rundir      ?= /run/abri
+abri_admindir    ?= /run/abri-admin
 abri_unitdir     ?= /etc/systemd/system
 abri_sysusersdir ?= /etc/sysusers.d
 abri_tmpfilesdir ?= /etc/tmpfiles.d
@@ -36,6 +37,10 @@ abri_crondir     ?= /etc/cron.d
 abri_nginxdir    ?= /etc/nginx
 abri_nginxlogdir ?= /var/log/nginx
 abri_acmedir     ?= /var/www/acme
+
+# nginx's workers' user: the only member of abri-web, the group of the
+# FastCGI sockets (abri.sysusers.conf).
+ABRI_NGINX_USER ?= www-data
 
 # What the nginx site says until the administrator fills it in: Debian's
 # self-signed certificate (package ssl-cert) lets nginx start at once.
@@ -52,6 +57,8 @@ ABRI_INSTALL_PROGRAMS := $(abri_bin)/session $(abri_bin)/messages $(abri_bin)/ag
 abri_subst = sed \
 	-e 's|@RUN@|$(abri_rundir)|g' \
 	-e 's|@RUNDIR@|$(abri_rundir)|g' \
+	-e 's|@ADMIN@|$(abri_admindir)|g' \
+	-e 's|@NGINX_USER@|$(ABRI_NGINX_USER)|g' \
 	-e 's|@WWW@|$(abri_datadir)/www|g' \
 	-e 's|@CONF@|$(abri_datadir)/nginx|g' \
 	-e 's|@DATADIR@|$(abri_datadir)|g' \
@@ -118,7 +125,8 @@ install: $(ABRI_INSTALL_PROGRAMS) $(abri_bin)/abrictl
 		'$(DESTDIR)$(abri_datadir)/nginx' '$(DESTDIR)$(abri_sysconfdir)' \
 		'$(DESTDIR)$(abri_unitdir)' '$(DESTDIR)$(abri_sysusersdir)' \
 		'$(DESTDIR)$(abri_tmpfilesdir)' '$(DESTDIR)$(abri_crondir)' \
-		'$(DESTDIR)$(abri_nginxdir)/sites-available' '$(DESTDIR)$(abri_acmedir)'
+		'$(DESTDIR)$(abri_nginxdir)/sites-available' '$(DESTDIR)$(abri_nginxdir)/modules-enabled' \
+		'$(DESTDIR)$(abri_acmedir)'
 	install -d -m 0700 '$(DESTDIR)$(abri_statedir)'
 	install -m 0755 $(ABRI_INSTALL_PROGRAMS) '$(DESTDIR)$(abri_libexecdir)/'
 	install -m 0755 $(abri_bin)/abrictl '$(DESTDIR)$(abri_libexecdir)/abrictl'
@@ -130,6 +138,7 @@ install: $(ABRI_INSTALL_PROGRAMS) $(abri_bin)/abrictl
 	$(call abri_gen,deploy/nginx/abri-http.conf.in,$(DESTDIR)$(abri_datadir)/nginx/abri-http-cgi.conf,0644,$(abri_cgi_sed))
 	$(call abri_gen,deploy/nginx/abri-locations.conf.in,$(DESTDIR)$(abri_datadir)/nginx/abri-locations-cgi.conf,0644,$(abri_cgi_sed))
 	install -m 0644 deploy/nginx/abri-fastcgi-params.conf '$(DESTDIR)$(abri_datadir)/nginx/'
+	install -m 0644 deploy/nginx/abri-main.conf '$(DESTDIR)$(abri_nginxdir)/modules-enabled/50-abri.conf'
 	$(call abri_conf,deploy/nginx/abri.conf.in,$(DESTDIR)$(abri_nginxdir)/sites-available/abri,0644)
 	$(call abri_gen,deploy/systemd/abri@.socket.in,$(DESTDIR)$(abri_unitdir)/abri@.socket,0644)
 	$(call abri_gen,deploy/systemd/abri@.service.in,$(DESTDIR)$(abri_unitdir)/abri@.service,0644)
@@ -137,7 +146,7 @@ install: $(ABRI_INSTALL_PROGRAMS) $(abri_bin)/abrictl
 	$(call abri_gen,deploy/systemd/abri-purge.timer,$(DESTDIR)$(abri_unitdir)/abri-purge.timer,0644)
 	$(call abri_gen,deploy/systemd/abri-cgi.socket.in,$(DESTDIR)$(abri_unitdir)/abri-cgi.socket,0644)
 	$(call abri_gen,deploy/systemd/abri-cgi.service.in,$(DESTDIR)$(abri_unitdir)/abri-cgi.service,0644)
-	$(call abri_gen,deploy/systemd/abri.sysusers.conf,$(DESTDIR)$(abri_sysusersdir)/abri.conf,0644)
+	$(call abri_gen,deploy/systemd/abri.sysusers.conf.in,$(DESTDIR)$(abri_sysusersdir)/abri.conf,0644)
 	$(call abri_gen,deploy/systemd/abri.tmpfiles.conf.in,$(DESTDIR)$(abri_tmpfilesdir)/abri.conf,0644)
 	$(call abri_conf,deploy/systemd/abri.env.in,$(DESTDIR)$(abri_sysconfdir)/abri.env,0644)
 	$(call abri_conf,deploy/cron/abri.in,$(DESTDIR)$(abri_crondir)/abri,0644)

@@ -84,3 +84,12 @@ inline constexpr std::size_t kMaxEventMessages = 1000;      // messages in one e
 inline constexpr std::size_t kMaxTranscriptMessages = 20000;// messages in one export
 
 }  // namespace abri::limits
+
+// Writing an answer (lib/server.cpp, issue 13). nginx reads a whole
+// answer into its buffers at once (fastcgi_buffers, abri-locations.conf),
+// so a write waits only when the peer is not nginx or nginx ran out of
+// buffers: it then holds its worker at most this long, and the answer is
+// dropped.
+namespace abri::limits {
+inline constexpr int kAnswerWriteMs = 2000;
+}  // namespace abri::limits

@@ -4,8 +4,11 @@
 #include "log.hpp"
 
 #include <fcgiapp.h>
+#include <fcntl.h>
 #include <malloc.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -55,14 +58,37 @@ std::string bounded(const char* value) {
     return length > limits::kMaxParamBytes ? std::string{} : std::string(value, length);
 }
 
+using Clock = std::chrono::steady_clock;
+
+// Writes `bytes` to the non-blocking `fd`, waiting for room until
+// `deadline`. False when the peer went away or did not read in time.
+bool write_until(int fd, std::string_view bytes, Clock::time_point deadline) {
+    while (!bytes.empty()) {
+        const ssize_t n = write(fd, bytes.data(), bytes.size());
+        if (n > 0) {
+            bytes.remove_prefix(static_cast<std::size_t>(n));
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return false;
+        const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
+        if (left <= 0) return false;
+        pollfd room{fd, POLLOUT, 0};
+        if (poll(&room, 1, static_cast<int>(left)) < 0 && errno != EINTR) return false;
+    }
+    return true;
+}
+
 // An answer's FastCGI records, written by hand (FastCGI 1.0, section 5):
 // its STDOUT in records of at most 65535 bytes, an empty STDOUT, then
-// END_REQUEST (application status 0, REQUEST_COMPLETE).
-std::string fastcgi_records(int request_id, std::string_view out) {
+// END_REQUEST (application status 0, REQUEST_COMPLETE). Each record's
+// content is written from `out` itself: a large answer is not copied
+// again (64 workers may each hold one).
+void write_records(int fd, int request_id, std::string_view out, Clock::time_point deadline) {
     constexpr std::size_t kMaxContent = 65535;
-    std::string records;
-    records.reserve(out.size() + 40);
-    const auto append = [&](unsigned char type, std::string_view content) {
+    constexpr unsigned char kStdout = 6;
+    constexpr unsigned char kEndRequest = 3;
+    const auto record = [&](unsigned char type, std::string_view content) {
         const char header[8] = {1,
                                 static_cast<char>(type),
                                 static_cast<char>((request_id >> 8) & 0xff),
@@ -71,15 +97,13 @@ std::string fastcgi_records(int request_id, std::string_view out) {
                                 static_cast<char>(content.size() & 0xff),
                                 0,
                                 0};
-        records.append(header, sizeof header);
-        records.append(content);
+        return write_until(fd, std::string_view(header, sizeof header), deadline) &&
+               write_until(fd, content, deadline);
     };
-    constexpr unsigned char kStdout = 6;
-    constexpr unsigned char kEndRequest = 3;
-    for (std::size_t at = 0; at < out.size(); at += kMaxContent) append(kStdout, out.substr(at, kMaxContent));
-    append(kStdout, {});
-    append(kEndRequest, std::string_view("\0\0\0\0\0\0\0\0", 8));
-    return records;
+    for (std::size_t at = 0; at < out.size(); at += kMaxContent) {
+        if (!record(kStdout, out.substr(at, kMaxContent))) return;
+    }
+    if (record(kStdout, {})) record(kEndRequest, std::string_view("\0\0\0\0\0\0\0\0", 8));
 }
 
 // Once its request is read, an exchange keeps only its connection: libfcgi's
@@ -117,20 +141,19 @@ public:
             }
         }
         FCGX_Free(&request_, 0);  // 0: the connection stays open, ours now
+        fcntl(fd_, F_SETFL, fcntl(fd_, F_GETFL) | O_NONBLOCK);  // for respond()
         return fits;
     }
-    // One write of the records, then the connection closes (nginx keeps no
-    // FastCGI connection open: fastcgi_keep_conn off). A client that went
-    // away makes the write fail with EPIPE, which is ignored.
+    // The records are written without blocking, then the connection
+    // closes (nginx keeps no FastCGI connection open: fastcgi_keep_conn
+    // off). A peer that stops reading holds the worker at most
+    // limits::kAnswerWriteMs, then loses its answer: nginx buffers whole
+    // answers (abri-locations.conf), so only a peer that is not nginx, or
+    // nginx out of buffers, ever waits. A client that went away makes the
+    // write fail with EPIPE, which is ignored.
     void respond(const http::Response& response) override {
-        const std::string records = fastcgi_records(request_id_, http::serialize(response));
-        std::size_t written = 0;
-        while (written < records.size()) {
-            const ssize_t n = write(fd_, records.data() + written, records.size() - written);
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) break;
-            written += static_cast<std::size_t>(n);
-        }
+        write_records(fd_, request_id_, http::serialize(response),
+                      Clock::now() + std::chrono::milliseconds(limits::kAnswerWriteMs));
         close(fd_);
         fd_ = -1;
     }
@@ -356,6 +379,13 @@ http::Response answer_failure(std::exception_ptr failure) {
 int serve(const std::string& program, const Config& config, const std::function<Handler()>& setup) {
     log::set_program(program);
     umask(0077);
+    // No core dump, no ptrace by another process of the same user: the
+    // memory holds chat text and tokens (libfcgi aborts on some crafted
+    // records; the units also set LimitCORE=0).
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+        std::cerr << program << ": cannot turn core dumps off: " << std::strerror(errno) << "\n";
+        return 1;
+    }
     // Signals go to one thread that stops the acceptor (see FIELD-NOTES:
     // libfcgi would otherwise swallow SIGTERM while accept() blocks).
     signal(SIGPIPE, SIG_IGN);

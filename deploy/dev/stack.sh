@@ -27,8 +27,11 @@ die() { printf 'abri: %s\n' "$*" >&2; exit 1; }
 command -v nginx >/dev/null || die "nginx is missing: run 'make deps' (as root) first"
 [ -x "$BIN/session" ] || die "$BIN/session is missing: run 'make' first"
 
-mkdir -p "$PREFIX"/{conf,run,log,tmp} "$(dirname "$ABRI_DB")"
+mkdir -p "$PREFIX"/{conf,run,log,tmp,admin} "$(dirname "$ABRI_DB")"
 chmod 700 "$(dirname "$ABRI_DB")"
+# The administrator's server listens in admin/ (abri-http.conf): only its
+# owner may enter, as /run/abri-admin in production.
+chmod 700 "$PREFIX/admin"
 
 # The sockets are 0660 (see lib/server.cpp). As root, nginx's workers run
 # as www-data, and the set-group-id run/ gives each socket that group: only
@@ -47,12 +50,15 @@ if [ "$(id -u)" = 0 ] && getent group www-data >/dev/null; then
 fi
 
 subst() {
-    sed -e "s|@RUN@|$PREFIX/run|g" -e "s|@WWW@|$WWW|g" -e "s|@CONF@|$PREFIX/conf|g" \
+    sed -e "s|@RUN@|$PREFIX/run|g" -e "s|@ADMIN@|$PREFIX/admin|g" -e "s|@WWW@|$WWW|g" -e "s|@CONF@|$PREFIX/conf|g" \
         -e "s|@PREFIX@|$PREFIX|g" -e "s|@PORT@|$PORT|g" -e "s|@USER@|$nginx_user|g" "$1" >"$2"
 }
 subst "$root/deploy/nginx/abri-http.conf.in" "$PREFIX/conf/abri-http.conf"
-# Tests open many sessions from one address: they may raise the rate.
+# Tests open many sessions and log in many times from one address: they
+# may raise the rates (LOGIN_RATE defaults to SESSION_RATE).
 [ -n "${SESSION_RATE:-}" ] && sed -i "s|rate=5r/s|rate=$SESSION_RATE|" "$PREFIX/conf/abri-http.conf"
+LOGIN_RATE=${LOGIN_RATE:-${SESSION_RATE:-}}
+[ -n "$LOGIN_RATE" ] && sed -i "s|rate=30r/m|rate=$LOGIN_RATE|" "$PREFIX/conf/abri-http.conf"
 subst "$root/deploy/nginx/abri-locations.conf.in" "$PREFIX/conf/abri-locations.conf"
 cp "$root/deploy/nginx/abri-fastcgi-params.conf" "$PREFIX/conf/"
 subst "$root/deploy/nginx/dev.conf.in" "$PREFIX/conf/nginx.conf"
@@ -119,11 +125,16 @@ answers() {
     local code
     code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT$1") && [ "${code#5}" = "$code" ]
 }
+admin_answers() {
+    local code
+    code=$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$PREFIX/admin/admin.sock" "http://localhost$1") &&
+        [ "${code#5}" = "$code" ]
+}
 ready() {
     answers /api/health &&
         { [ ! -x "$BIN/messages" ] || answers /api/messages; } &&
         { [ ! -x "$BIN/agent" ] || answers /api/agent/me; } &&
-        { [ ! -x "$BIN/purge" ] || answers /api/admin/purge; }
+        { [ ! -x "$BIN/purge" ] || admin_answers /api/admin/purge; }
 }
 for _ in $(seq 100); do
     ready && break
@@ -136,5 +147,6 @@ say "  victims' page:   http://127.0.0.1:$PORT/"
 [ -x "$BIN/agent" ] && say "  operators:       http://127.0.0.1:$PORT/agent/"
 [ -f "$credentials" ] && say "  demo operator:   $(tr '\n' ' ' <"$credentials")"
 say "  database:        $ABRI_DB"
+[ -x "$BIN/purge" ] && say "  admin (purge):   curl --unix-socket $PREFIX/admin/admin.sock -X POST -H 'Content-Type: application/json' -d '{}' http://localhost/api/admin/purge"
 say "Ctrl-C stops everything."
 wait

@@ -38,6 +38,7 @@ LIBEXEC = '/usr/lib/abri'
 SBIN = '/usr/local/sbin'
 DATA = '/usr/local/share/abri'
 RUN = '/run/abri'
+ADMIN = '/run/abri-admin'
 STATE = '/var/lib/abri'
 NGINX_LOG = '/var/log/nginx'
 SITE = '/etc/nginx/sites-available/abri'
@@ -317,6 +318,8 @@ class Installed(unittest.TestCase):
         prefix = cls.at('/etc/nginx')
         for d in ('sites-enabled', 'tmp'):
             os.makedirs(os.path.join(prefix, d), exist_ok=True)
+        # What systemd-tmpfiles makes at boot (abri.tmpfiles.conf).
+        os.makedirs(cls.at(ADMIN), mode=0o700, exist_ok=True)
         os.makedirs(cls.at(NGINX_LOG), exist_ok=True)
         os.symlink('../sites-available/abri', os.path.join(prefix, 'sites-enabled', 'abri'))
         cls.site_text = read(cls.at(SITE))
@@ -343,6 +346,7 @@ class Installed(unittest.TestCase):
 worker_processes 1;
 daemon off;
 pid {prefix}/nginx.pid;
+include {prefix}/modules-enabled/*.conf;
 error_log {log}/error.log;
 events {{ worker_connections 768; }}
 http {{
@@ -397,6 +401,22 @@ http {{
             body = json.dumps(body)
             h.setdefault('Content-Type', 'application/json')
         conn.request(method, path, body=body, headers=h)
+        r = conn.getresponse()
+        data = r.read()
+        conn.close()
+        return r, data
+
+    def admin_request(self, method, path):
+        """A request to the administrator's nginx server, on its unix socket."""
+        sock_path = self.at(ADMIN + '/admin.sock')
+
+        class Connection(http.client.HTTPConnection):
+            def connect(self):
+                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                self.sock.settimeout(40)
+                self.sock.connect(sock_path)
+        conn = Connection('localhost')
+        conn.request(method, path, body=b'{}', headers={'Content-Type': 'application/json'})
         r = conn.getresponse()
         data = r.read()
         conn.close()
@@ -560,6 +580,12 @@ http {{
         self.assertEqual((abri[0][5], abri[0][6]), (STATE, '/usr/sbin/nologin'))
         st = os.stat(root + STATE)
         self.assertEqual((st.st_mode & 0o777, st.st_uid), (0o700, int(abri[0][2])))
+        # The sockets' group: abri's own, nginx's user its only member.
+        groups = {g[0]: g for g in (l.split(':') for l in read(root + '/etc/group').splitlines())}
+        self.assertIn('abri-web', groups)
+        self.assertEqual(groups['abri-web'][3].split(','), ['www-data'])
+        st = os.stat(root + ADMIN)
+        self.assertEqual((st.st_mode & 0o777, st.st_uid), (0o700, 0))
 
     def test_nginx_t_accepts_the_site(self):
         run = subprocess.run(self.nginx_argv + ['-t'], stdout=subprocess.PIPE,
@@ -674,10 +700,63 @@ http {{
     def test_a_missing_program_is_a_json_503(self):
         if self.CGI:
             self.skipTest('fcgiwrap serves every program')
-        # abri@purge.socket is optional and not started here.
+        # abri@purge.socket is optional and not started here; the
+        # administrator's server says so in JSON.
         self.assertFalse(os.path.exists(self.at(RUN + '/purge.sock')))
-        r, data = self.request('POST', '/api/admin/purge', {})
+        r, data = self.admin_request('POST', '/api/admin/purge')
         self.json_error(r, data, 503, 'unavailable')
+
+    def test_admin_purge_is_a_json_404_on_the_public_server(self):
+        r, data = self.request('POST', '/api/admin/purge', {})
+        self.json_error(r, data, 404, 'not_found')
+        self.assertNotIn('/api/admin/', self.locations_text.replace('# /api/admin/', ''))
+
+    def test_rate_limits_are_keyed_per_ipv4_address_and_per_ipv6_64(self):
+        # The installed map, in an nginx of its own that answers the key
+        # it computes: an IPv6 client is its /64 (8 bytes: ::1 is in ::/64),
+        # so 2^64 addresses of one subscriber share one bucket.
+        if self.CGI:
+            self.skipTest('checked once, by the FastCGI run')
+        text = read(self.at(DATA + '/nginx/abri-http.conf'))
+        key_map = re.search(r'(?ms)^map \$binary_remote_addr \$abri_client \{.*?^\}', text).group(0)
+        self.assertRegex(text, r'limit_req_zone \$abri_client zone=abri_public:')
+        self.assertRegex(text, r'limit_conn_zone \$abri_client zone=abri_conn:')
+        self.assertRegex(text, r'limit_req_zone \$abri_client zone=abri_login:\S+ rate=\d+r/m;')
+        self.assertRegex(self.locations_text, r'location = /api/agent/login \{\s*limit_req zone=abri_login ')
+        prefix = os.path.join(self.tmp, 'keys')
+        os.makedirs(prefix + '/logs')
+        port = free_port()
+        with open(prefix + '/nginx.conf', 'w') as f:
+            f.write('daemon off; master_process off; pid %s/nginx.pid; error_log %s/logs/error.log;\n'
+                    'events { worker_connections 16; }\n'
+                    'http { access_log off; %s\n server { listen 127.0.0.1:%d; listen [::1]:%d;\n'
+                    ' location / { default_type application/octet-stream; return 200 $abri_client; } } }\n'
+                    % (prefix, prefix, key_map, port, port))
+        nginx = subprocess.Popen(['nginx', '-p', prefix, '-c', prefix + '/nginx.conf'],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            def key(host, family):
+                try:
+                    with socket.socket(family, socket.SOCK_STREAM) as s:
+                        s.settimeout(5)
+                        s.connect((host, port))
+                        s.sendall(b'GET / HTTP/1.0\r\n\r\n')
+                        return read_until_closed(s).partition(b'\r\n\r\n')[2]
+                except OSError:
+                    return None
+            wait_for(lambda: key('127.0.0.1', socket.AF_INET) is not None, what='the key server')
+            self.assertEqual(key('127.0.0.1', socket.AF_INET), bytes([127, 0, 0, 1]))
+            self.assertEqual(key('::1', socket.AF_INET6), bytes(8))
+        finally:
+            nginx.terminate()
+            nginx.wait()
+
+    def test_the_administrators_socket_is_in_a_directory_only_root_enters(self):
+        text = read(self.at('/etc/tmpfiles.d/abri.conf'))
+        self.assertIn('\nd %s 0700 root root -\n' % ADMIN, text)
+        variant = '-cgi' if self.CGI else ''
+        self.assertIn('listen unix:%s/admin.sock;' % self.at(ADMIN),
+                      read(self.at(DATA + '/nginx/abri-http%s.conf' % variant)))
 
     def test_configuration_backup_holds_no_chat(self):
         # The backup and restore commands of README.md, "Installing on a server", step 10.
@@ -703,7 +782,7 @@ http {{
     def test_admin_purge_is_served_by_fcgiwrap_too(self):
         if not self.CGI:
             self.skipTest('abri@purge.socket is optional and not started here')
-        r, data = self.request('POST', '/api/admin/purge', {})
+        r, data = self.admin_request('POST', '/api/admin/purge')
         self.assertEqual(r.status, 200, data)
         self.assertIn('sessions', json.loads(data))
 
@@ -784,8 +863,8 @@ http {{
         r, _, statuses = self.provoke_429()
         self.assertIsNotNone(r, 'no 429 among %s' % statuses)
         self.abort_long_poll(token, sent)
-        if not self.CGI:
-            self.request('POST', '/api/admin/purge', {})  # connect() fails: "crit" in nginx
+        if not self.CGI:  # connect() fails: "crit" in nginx, a 503 to the administrator
+            self.assertEqual(self.admin_request('POST', '/api/admin/purge')[0].status, 503)
         # the aborted poll is logged once nginx has seen the visitor leave
         wait_for(lambda: any(' 499 ' in l for l in self.access_log_lines()),
                  what='the aborted long-poll (499) in the access log')
@@ -800,7 +879,7 @@ http {{
                 self.assertNotIn(needle, content,
                                  '%s holds %r:\n%s' % (path, needle, content[-2000:]))
         access = '\n'.join(self.access_log_lines())
-        for status in (' 201 ', ' 404 ', ' 413 ', ' 429 ', ' 499 ') + ((' 503 ',) if not self.CGI else ()):
+        for status in (' 201 ', ' 404 ', ' 413 ', ' 429 ', ' 499 '):
             self.assertIn(status, access)
 
     # ----- systemd ------------------------------------------------------------
@@ -837,6 +916,33 @@ http {{
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.assertEqual(run.returncode, 0, run.stdout)
         self.assertEqual(run.stdout.strip(), '')
+
+    def test_units_size_descriptors_for_5000_waiters_and_forbid_core_dumps(self):
+        for unit in ('abri@.service', 'abri-cgi.service', 'abri-purge.service'):
+            with self.subTest(unit=unit):
+                text = read(self.at(UNITDIR + '/' + unit))
+                self.assertRegex(text, r'(?m)^LimitCORE=0$')
+                if unit != 'abri-purge.service':
+                    nofile = int(re.search(r'(?m)^LimitNOFILE=(\d+)$', text).group(1))
+                    self.assertGreaterEqual(nofile, 20000 + 1024)  # kMaxParked and room
+        for unit in ('abri@.socket', 'abri-cgi.socket'):
+            self.assertRegex(read(self.at(UNITDIR + '/' + unit)), r'(?m)^SocketGroup=abri-web$')
+        # nginx: 2 connections a waiter, one descriptor a connection.
+        main = read(self.at('/etc/nginx/modules-enabled/50-abri.conf'))
+        self.assertGreaterEqual(int(re.search(r'(?m)^worker_rlimit_nofile (\d+);', main).group(1)), 2 * 5000 * 2)
+        self.assertRegex(main, r'worker_connections (\d{5});')
+
+    def test_programs_cannot_dump_core(self):
+        # PR_SET_DUMPABLE 0: the kernel then gives the process's /proc
+        # files (not its directory) to root instead of its user (proc(5)).
+        if self.CGI or self.uid is None:
+            self.skipTest('needs root, the programs running as another user')
+        for p in self.procs:
+            if os.path.basename(p.args[0]) in PROGRAMS:
+                with self.subTest(program=p.args[0]):
+                    status = read('/proc/%d/status' % p.pid)
+                    self.assertRegex(status, r'(?m)^Uid:\t%d\t' % self.uid)
+                    self.assertEqual(os.stat('/proc/%d/environ' % p.pid).st_uid, 0)
 
     def test_systemd_security_rates_every_service_2_0_or_better(self):
         d = self.units()

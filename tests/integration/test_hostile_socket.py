@@ -166,17 +166,24 @@ class DeployedSockets(unittest.TestCase):
         found = re.findall(r"^%s=(.*)$" % key, text, re.M)
         return found[-1].strip() if found else None
 
-    def test_socket_units_are_0660_owned_by_the_service_group_www_data_and_never_tcp(self):
+    def test_socket_units_are_0660_owned_by_the_service_group_abri_web_and_never_tcp(self):
+        # abri-web, not www-data: on Debian PHP-FPM and fcgiwrap run as
+        # www-data, and anything in the group can abort libfcgi (issue 13).
         for name in ("abri@.socket.in", "abri-cgi.socket.in"):
             with self.subTest(unit=name):
                 text = self.unit(name)
                 self.assertEqual(self.setting(text, "SocketMode"), "0660")
-                self.assertEqual(self.setting(text, "SocketGroup"), "www-data")
+                self.assertEqual(self.setting(text, "SocketGroup"), "abri-web")
                 self.assertEqual(self.setting(text, "SocketUser"), "abri")
                 listen = re.findall(r"^ListenStream=(.*)$", text, re.M)
                 self.assertTrue(listen)
                 self.assertTrue(all(value.strip().startswith("@") or value.strip().startswith("/")
                                     for value in listen), listen)
+
+    def test_abri_web_has_nginx_user_as_its_only_member(self):
+        text = self.unit("abri.sysusers.conf.in")
+        self.assertEqual(re.findall(r"^m (\S+) (\S+)$", text, re.M), [("@NGINX_USER@", "abri-web")])
+        self.assertRegex(text, r"(?m)^g abri-web -$")
 
     def test_services_are_restarted_after_an_abort_without_a_start_limit(self):
         text = self.unit("abri@.service.in")

@@ -1,13 +1,18 @@
 """The purge, and proof that nothing of an erased chat remains in any file."""
+import http.client
+import json
 import os
 import re
 import secrets
+import socket
 import sqlite3
+import stat
 import subprocess
 import threading
 import time
 import unittest
 
+from hostile import assert_error
 from operators import Operator
 from stack import BIN, Stack, UNLIMITED_SENDS
 
@@ -24,6 +29,22 @@ def database_bytes(stack):
             with open(stack.db + suffix, "rb") as f:
                 blob += f.read()
     return blob
+
+
+def admin_request(stack, method, path):
+    """A request to the administrator's nginx server, on its unix socket
+    (deploy/nginx/abri-http.conf.in); returns (status, parsed JSON)."""
+    class Connection(http.client.HTTPConnection):
+        def connect(self):
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.settimeout(40)
+            self.sock.connect(os.path.join(stack.prefix, "admin", "admin.sock"))
+    conn = Connection("localhost")
+    conn.request(method, path, body=b"{}", headers={"Content-Type": "application/json"})
+    response = conn.getresponse()
+    payload = response.read()
+    conn.close()
+    return response.status, json.loads(payload)
 
 
 def run_purge(stack):
@@ -127,15 +148,40 @@ class PurgeLeavesNoTrace(unittest.TestCase):
             self.assertIn("purge:", done.stderr)
             self.assertEqual(done.stdout, "")
 
-    def test_admin_endpoint_purges_from_loopback(self):
+    def test_admin_endpoint_purges_on_the_administrators_socket_only(self):
         with Stack() as stack:
             body = stack.open_session()
             stack.sql("UPDATE sessions SET last_seen = last_seen - 5000 WHERE public_id = ?", body["session"])
-            status, answer, _ = stack.request("POST", "/api/admin/purge")
-            self.assertEqual(status, 200)
+            admin = os.stat(os.path.join(stack.prefix, "admin"))
+            self.assertEqual(stat.S_IMODE(admin.st_mode), 0o700)
+            self.assertEqual(admin.st_uid, os.geteuid())
+            status, answer = admin_request(stack, "POST", "/api/admin/purge")
+            self.assertEqual(status, 200, answer)
             self.assertEqual(answer["sessions"], 1)
             self.assertTrue(answer["scrubbed"])
-            self.assertEqual(stack.request("GET", "/api/admin/purge")[0], 405)
+            self.assertEqual(admin_request(stack, "GET", "/api/admin/purge")[0], 405)
+            self.assertEqual(admin_request(stack, "POST", "/api/messages"), (404, {"error": {
+                "code": "not_found", "message": "Cette adresse n'existe pas."}}))
+
+    def test_public_server_answers_404_to_admin_purge_from_any_address(self):
+        # Loopback included: a TLS terminator on the same host would make
+        # every visitor look like 127.0.0.1.
+        with Stack() as stack:
+            body = stack.open_session()
+            stack.sql("UPDATE sessions SET last_seen = last_seen - 5000 WHERE public_id = ?", body["session"])
+            for source in ("127.0.0.1", "127.0.3.9", "127.255.0.2"):
+                with self.subTest(source=source):
+                    conn = http.client.HTTPConnection("127.0.0.1", stack.port, timeout=10,
+                                                      source_address=(source, 0))
+                    conn.request("POST", "/api/admin/purge", body=b"{}",
+                                 headers={"Content-Type": "application/json"})
+                    response = conn.getresponse()
+                    payload = response.read()
+                    conn.close()
+                    answer = (response.status, json.loads(payload), dict(response.getheaders()))
+                    assert_error(self, answer, 404, "not_found")
+            # Nothing was purged.
+            self.assertEqual(stack.sql("SELECT count(*) FROM sessions WHERE public_id = ?", body["session"]), [(1,)])
 
 
 class PurgeUnderLoad(unittest.TestCase):
