@@ -1,9 +1,10 @@
 // abri purge: erases for good every chat that has ended.
 //   purge [--db PATH]         from cron: prints one line, exits 0; on error
 //                             says what went wrong and exits 1
-//   POST /api/admin/purge     the same, under FastCGI, for admins (nginx
-//                             allows it from loopback only) -> 200 {sessions,
-//                             messages, seconds, scrubbed}
+//   POST /api/admin/purge     the same, under FastCGI, for admins: nginx
+//                             serves it only on the admin socket, never on
+//                             the public server -> 200 {sessions, messages,
+//                             seconds, scrubbed}
 // What it erases and why: lib/retention.hpp. It deliberately takes no
 // parameter: what ended is decided by the same settings as the programs'.
 #include "../lib/app.hpp"
