@@ -16,7 +16,7 @@
 #
 # Run as root without DESTDIR, it also creates the user abri and the
 # group abri-web with nginx's user in it (systemd-sysusers), /var/lib/abri
-# and /run/abri-admin (systemd-tmpfiles), and reloads systemd. It starts nothing: see README.md, "Installing on a server" for the next steps.
+# and /run/abri-admin (systemd-tmpfiles), and reloads systemd. It starts nothing: see docs/install.md for the next steps.
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -74,7 +74,7 @@ abri_subst = sed \
 	-e 's|@TLS_KEY@|$(ABRI_TLS_KEY)|g'
 
 # The plain-CGI variant of abri-http.conf and abri-locations.conf
-# (README.md, "Installing on a server"): every `fastcgi_pass unix:@RUN@/NAME.sock;` becomes
+# (docs/install.md): every `fastcgi_pass unix:@RUN@/NAME.sock;` becomes
 # SCRIPT_FILENAME @LIBEXECDIR@/NAME passed to fcgiwrap's socket, and so
 # does the program chosen by a variable (the map of /api/session).
 abri_cgi_sed = sed \
@@ -155,6 +155,6 @@ install: $(ABRI_INSTALL_PROGRAMS) $(abri_bin)/abrictl
 		systemd-sysusers '$(abri_sysusersdir)/abri.conf'; \
 		systemd-tmpfiles --create '$(abri_tmpfilesdir)/abri.conf'; \
 		if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi; \
-		echo "install: done. Next: README.md, section Installing on a server (first install) or 'abrictl init' then"; \
+		echo "install: done. Next: docs/install.md (first install) or 'abrictl init' then"; \
 		echo "         systemctl restart 'abri@*.service' (upgrade)."; \
 	fi

@@ -311,7 +311,7 @@ class Installed(unittest.TestCase):
     @classmethod
     def _write_nginx_conf(cls):
         """Debian's /etc/nginx/nginx.conf, moved under the temporary root,
-        with the installed site enabled the way README.md, "Installing on a server" says; every
+        with the installed site enabled the way docs/install.md says; every
         absolute path of the installed files is pointed into it."""
         cls.https_port = free_port()
         cls.http_port = free_port()
@@ -328,7 +328,7 @@ class Installed(unittest.TestCase):
         for path in (cls.at(SITE), cls.at(DATA + '/nginx/abri-http%s.conf' % variant),
                      cls.at(DATA + '/nginx/abri-locations%s.conf' % variant)):
             text = read(path)
-            if cls.CGI:  # the two includes README.md, "Installing on a server" says to change
+            if cls.CGI:  # the two includes docs/install.md says to change
                 text = re.sub(r'(include \S+/abri-(?:http|locations))\.conf;', r'\1-cgi.conf;', text)
             text = re.sub(r'ssl_certificate\s+\S+;', 'ssl_certificate %s;' % cls.cert, text)
             text = re.sub(r'ssl_certificate_key\s+\S+;', 'ssl_certificate_key %s;' % cls.key, text)
@@ -547,7 +547,7 @@ http {{
         env_file = dest + '/etc/abri/abri.env'
         with open(env_file, 'a') as f:
             f.write('ABRI_THREADS=8\n')
-        cron_file = dest + '/etc/cron.d/abri'  # the timer chosen: README.md, "Installing on a server", step 7
+        cron_file = dest + '/etc/cron.d/abri'  # the timer chosen: docs/install.md, step 7
         subprocess.run(['sed', '-i', r's|^\*/5|#*/5|', cron_file], check=True)
         output = install()
         with open(env_file) as f:
@@ -759,7 +759,7 @@ http {{
                       read(self.at(DATA + '/nginx/abri-http%s.conf' % variant)))
 
     def test_configuration_backup_holds_no_chat(self):
-        # The backup and restore commands of README.md, "Installing on a server", step 10.
+        # The backup and restore commands of docs/install.md, step 10.
         if not shutil.which('sqlite3'):
             self.skipTest('no sqlite3 command')
         text = 'Message qui ne doit jamais être sauvegardé %d' % os.getpid()
@@ -958,7 +958,7 @@ http {{
 
 @unittest.skipUnless(shutil.which('fcgiwrap'), 'fcgiwrap is not installed (apt-get install fcgiwrap)')
 class InstalledAsPlainCGI(Installed):
-    """The same, with the plain-CGI alternative of README.md, "Installing on a server": one
+    """The same, with the plain-CGI alternative of docs/install.md: one
     fcgiwrap socket, the -cgi variants of the included nginx files, every
     request served by a fresh process of the installed program."""
 
