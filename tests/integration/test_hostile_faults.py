@@ -114,7 +114,7 @@ class DatabaseFull(unittest.TestCase):
 
 class DatabaseReadOnly(unittest.TestCase):
     def test_filesystem_turned_read_only_answers_503_and_loses_nothing(self):
-        stack = Stack()
+        stack = Stack(env=UNLIMITED_SENDS)
         try:
             with filesystem_under_database(stack, "ext4", 16) as mount:
                 if mount is None:
