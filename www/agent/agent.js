@@ -96,6 +96,8 @@
     setTimeout(function () { live.textContent = text; }, 50);
   }
 
+  function inDanger(session) { return 'Conversation ' + session + ' : la personne est en danger maintenant.'; }
+
   function langText(lang) { return 'en ' + (LANG[lang] || lang); }
 
   // A random id for one typed reply (the contract: 1 to 64 of A-Z a-z 0-9 _ -).
@@ -401,7 +403,7 @@
       }
       if (list.children[index] !== item.li) list.insertBefore(item.li, list.children[index] || null);
       item.base = now - e.waiting * 1000;
-      if (e.danger && item.entry.danger === false) announce('Conversation ' + e.session + ' : la personne est en danger maintenant.', true);
+      if (e.danger && !item.entry.danger) announce(inDanger(e.session), true);
       drawEntry(item, e);
       if (e.state === 'waiting' && !st.waiting.has(e.session)) {
         st.waiting.add(e.session);
@@ -442,7 +444,7 @@
     var left = e.state === 'left';
     item.entry = e;
     li.classList.toggle('victim', e.role === 'victim');
-    li.classList.toggle('danger', e.danger);
+    li.classList.toggle('danger', e.danger === true);
     li.classList.toggle('left', left);
     li.querySelector('.danger-flag').hidden = !e.danger;
     li.querySelector('.left-note').hidden = !left;
@@ -653,9 +655,9 @@
     presence.classList.toggle('away', gone || !e.connected);
     drops.textContent = pane.drops ? 'Déconnexions depuis la prise en charge : ' + pane.drops + '.' : '';
     drops.classList.toggle('away', pane.drops > 0);
-    if (e.danger && !pane.danger) announce('Conversation ' + pane.session + ' : la personne est en danger maintenant.', true);
-    pane.danger = e.danger;
-    pane.el.classList.toggle('danger', e.danger);
+    if (e.danger && !pane.danger) announce(inDanger(pane.session), true);
+    pane.danger = e.danger === true;
+    pane.el.classList.toggle('danger', pane.danger);
     pane.el.querySelector('.pane-head .danger-flag').hidden = !e.danger;
     if (gone !== (pane.state === 'left') || pane.el.dataset.drawn !== '1') {
       pane.el.dataset.drawn = '1';
