@@ -98,7 +98,8 @@
 
   function inDanger(session) { return 'Conversation ' + session + ' : la personne est en danger maintenant.'; }
 
-  function langText(lang) { return 'en ' + (LANG[lang] || lang); }
+  // The language the person chose, as " · en anglais" ('' when not said).
+  function langText(lang) { return lang ? ' · en ' + (LANG[lang] || lang) : ''; }
 
   // A random id for one typed reply (the contract: 1 to 64 of A-Z a-z 0-9 _ -).
   function newClientId() {
@@ -450,7 +451,7 @@
     li.querySelector('.left-note').hidden = !left;
     li.querySelector('.role').textContent = ROLE[e.role] || e.role;
     li.querySelector('.unit').textContent = '— ' + e.unit.name;
-    li.querySelector('.lang').textContent = '· ' + langText(e.lang);
+    li.querySelector('.lang').textContent = langText(e.lang);
     li.querySelector('.wait').textContent = left ? (e.ended_at ? 'partie à ' + clock(e.ended_at) : 'partie') :
       'attend depuis ' + duration(Date.now() - item.base);
     li.querySelector('.unread').textContent = e.unread === 0 ? 'aucun message' :
@@ -580,7 +581,7 @@
     el.id = id;
     var title = el.querySelector('.pane-title');
     title.id = id + '-title';
-    title.textContent = (ROLE[e.role] || e.role) + ' · ' + e.unit.name + ' · ' + langText(e.lang) +
+    title.textContent = (ROLE[e.role] || e.role) + ' · ' + e.unit.name + langText(e.lang) +
       ' · conversation ' + e.session;
     el.setAttribute('aria-labelledby', title.id);
     var label = el.querySelector('.compose .field');
