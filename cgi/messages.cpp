@@ -110,7 +110,7 @@ http::Response send(app::App& app, const http::Request& request) {
             throw http::Error{409, "session_closed", "La conversation a été close par l'équipe qui vous répondait."};
         }
         if (client_id && messages::find_sent(db, session.id, *client_id, sent)) return;
-        visitor::admit_send(db, session, text.size(), now);
+        visitor::admit_send(db, session, text.size(), app.config.send_burst, now);
         sent = messages::add(db, session.id, session.unit_id, "visitor", text, now, client_id);
         visitor::touch(db, session.id, now);
     });
