@@ -253,7 +253,7 @@
     Array.prototype.forEach.call(document.querySelectorAll('#presence input'), function (input) {
       input.checked = input.value === status;
     });
-    $('who').classList.toggle('away', status === 'away');
+    $('who').classList.toggle('is-away', status === 'away');
   }
 
   function choosePresence(ev) {
