@@ -486,6 +486,26 @@ test('network_cut_for_40_s_catches_up_within_3_s_and_the_offline_reply_arrives_o
   check(await pane.locator('.log li.agent', { hasText: reply }).count() === 1, 'the pane shows the reply more than once');
 });
 
+test('held_chat_ended_from_elsewhere_leaves_a_notice', async () => {
+  // The demo operator in two browsers holds the same chats: what one
+  // closes leaves the other's hands without its asking.
+  const page = await newPage();
+  await login(page);
+  const visitor = await openVisitor();
+  await claimFromQueue(page, visitor.session);
+  const elsewhere = await newPage();
+  await login(elsewhere);
+  const pane = paneOf(elsewhere, visitor.session);
+  await visible(pane, 'the pane in the other browser');
+  await pane.locator('button.close').click();
+  await pane.locator('.confirm-yes').click();
+  await hidden(pane, 'the closed pane');
+  const notice = page.locator(`#notice-${visitor.session}`);
+  await visible(notice, 'the notice of the ended chat');
+  await waitText(notice, /a été close|n’est plus entre vos mains/, 'the words of the notice');
+  check(await paneOf(page, visitor.session).count() === 0, 'the pane stayed');
+});
+
 test('danger_is_first_in_the_queue_and_in_the_pane_header', async () => {
   const page = await newPage();
   await login(page);
