@@ -66,6 +66,19 @@ async function openVisitor(role = 'victim') {
   return r.data;
 }
 
+// "Terminer et effacer": DELETE answers 503 erase_pending while a reader
+// keeps the database's log busy; the page tries again, so does this.
+async function erase(visitor) {
+  const until = Date.now() + STEP_MS;
+  let r;
+  do {
+    r = await api('DELETE', '/api/session', { token: visitor.token });
+    if (r.status === 204) return;
+    await new Promise((ok) => setTimeout(ok, 200));
+  } while (r.status === 503 && Date.now() < until);
+  throw new Error(`erase: ${r.status} ${JSON.stringify(r.data)}`);
+}
+
 async function visitorSays(visitor, text) {
   const r = await api('POST', '/api/messages', { token: visitor.token, body: { text } });
   check(r.status === 201, `visitor message: ${r.status} ${JSON.stringify(r.data)}`);
@@ -429,8 +442,7 @@ test('erased_chat_leaves_a_notice_without_content_until_dismissed', async () => 
   await visitorSays(visitor, secret);
   await claimFromQueue(page, visitor.session);
   await waitText(paneOf(page, visitor.session).locator('.log'), /rue des Lilas/, 'the message');
-  const r = await api('DELETE', '/api/session', { token: visitor.token });
-  check(r.status === 204, `erase: ${r.status}`);
+  await erase(visitor);
   const notice = page.locator(`#notice-${visitor.session}`);
   await visible(notice, 'the notice');
   await waitText(notice, /La personne a effacé la conversation/, 'the words of the notice');
@@ -542,6 +554,25 @@ test('person_who_left_before_an_answer_stays_listed_and_opens_read_only', async 
   await waitText(pane.locator('.pane-state'), /avant toute réponse/, 'the read-only notice');
   await pane.locator('button.close').click();
   await hidden(pane, 'the pane let go');
+});
+
+test('waiting_total_is_shown_when_the_queue_is_cut_to_a_page', async () => {
+  // Last of the file: it fills the queue beyond one page (100 entries),
+  // then erases what it made so that later scripts find an ordinary queue.
+  const page = await newPage();
+  await login(page);
+  const made = [];
+  try {
+    for (let i = 0; i < 11; i++) made.push(...await Promise.all(Array.from({ length: 10 }, () => openVisitor('witness'))));
+    const more = await waitText(page.locator('#queue-more'), /^\d+ personnes en attente : les 100 premières/, 'the count beyond the page');
+    const total = Number(more.split(' ')[0]);
+    check(total >= made.length, `${total} waiting said, ${made.length} made`);
+    check(await page.locator('#queue .entry:not(.left)').count() === 100, 'the page is not the one the server sent');
+    check(await page.locator('#queue-count').textContent() === String(total), 'the count beside the title is not the total');
+    check((await page.title()).startsWith(`(${total} en attente`), `the title says ${await page.title()}`);
+  } finally {
+    for (const visitor of made) await erase(visitor);
+  }
 });
 
 test('no_request_left_for_another_host', async () => {
