@@ -483,6 +483,7 @@ test('network_cut_for_40_s_catches_up_within_3_s_and_the_offline_reply_arrives_o
   await pane.locator('textarea').press('Enter');
   await waitText(pane.locator('.log .unsent'), /pas encore envoyé/, 'the reply kept as not yet sent');
   await visitorSays(visitor, 'Vous êtes toujours là ?');
+  await axe(page, 'offline with a reply not yet sent');
   // The cut lasts 40 s: the scenario, not a wait for a condition.
   await new Promise((ok) => setTimeout(ok, Math.max(0, 40000 - (Date.now() - cut))));
   await shot(page, 'offline');
@@ -535,6 +536,8 @@ test('danger_is_first_in_the_queue_and_in_the_pane_header', async () => {
   const pane = paneOf(page, visitor.session);
   await visible(pane.locator('.pane-head .danger-flag'), 'the danger flag in the pane');
   check(await pane.locator('.log [data-kind="danger"].alarm').count() === 1, 'the danger message is not an alarm');
+  await axe(page, 'a chat in danger');
+  await shot(page, 'danger');
 });
 
 test('person_who_left_before_an_answer_stays_listed_and_opens_read_only', async () => {
