@@ -10,6 +10,11 @@
 //   ABRI_TEST_POSTCODE   postcode used for the chats (default 75011)
 //   ABRI_CHROMIUM        browser binary (default /usr/bin/chromium)
 //   ABRI_TEST_ONLY       run only the tests whose name contains this text
+// Read here only:
+//   ABRI_DB, ABRI_BIN    the stack's database and programs: when both are set,
+//                        the colleague of the hand-over tests is a second account
+//                        made with abrictl; otherwise the demo operator logs in a
+//                        second time in a browser of its own
 //
 // The stack may hold other chats (run.mjs uses the same operator): every
 // check looks for its own session by id. Requests to any other host are
@@ -18,6 +23,8 @@
 // Prints one line per test, then "N passed, N failed"; exits 1 on failure.
 // Screenshots go to var/screenshots/ (agent-*.png).
 
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
 import {
   AGENT_PASSWORD, AGENT_USER, BASE, POSTCODE, STEP_MS,
   api, axe, browser, check, hidden, runTests, shotPath, test, visible, waitText,
@@ -59,9 +66,40 @@ async function openVisitor(role = 'victim') {
   return r.data;
 }
 
+// "Terminer et effacer": DELETE answers 503 erase_pending while a reader
+// keeps the database's log busy; the page tries again, so does this.
+async function erase(visitor) {
+  const until = Date.now() + STEP_MS;
+  let r;
+  do {
+    r = await api('DELETE', '/api/session', { token: visitor.token });
+    if (r.status === 204) return;
+    await new Promise((ok) => setTimeout(ok, 200));
+  } while (r.status === 503 && Date.now() < until);
+  throw new Error(`erase: ${r.status} ${JSON.stringify(r.data)}`);
+}
+
 async function visitorSays(visitor, text) {
   const r = await api('POST', '/api/messages', { token: visitor.token, body: { text } });
   check(r.status === 201, `visitor message: ${r.status} ${JSON.stringify(r.data)}`);
+}
+
+// The visitor's whole history and state, as a reloaded page gets them.
+async function visitorHistory(visitor) {
+  const r = await api('GET', '/api/messages?after=0&wait=0', { token: visitor.token });
+  check(r.status === 200, `visitor poll: ${r.status}`);
+  return r.data;
+}
+
+async function visitorState(visitor, state) {
+  const until = Date.now() + STEP_MS;
+  let last;
+  while (Date.now() < until) {
+    last = (await visitorHistory(visitor)).state;
+    if (last === state) return;
+    await new Promise((ok) => setTimeout(ok, 200));
+  }
+  throw new Error(`the visitor's state stayed ${last}, never ${state}`);
 }
 
 async function visitorReads(visitor, match, what) {
@@ -77,13 +115,38 @@ async function visitorReads(visitor, match, what) {
 
 /* ---------- the console ---------- */
 
-async function login(page) {
+async function login(page, username = AGENT_USER, password = AGENT_PASSWORD) {
   await page.goto(CONSOLE);
   await visible(page.locator('#login-form'), 'the login form');
-  await page.fill('#username', AGENT_USER);
-  await page.fill('#password', AGENT_PASSWORD);
+  await page.fill('#username', username);
+  await page.fill('#password', password);
   await page.click('#login-form button[type="submit"]');
   await visible(page.locator('#desk'), 'the desk');
+}
+
+// A second operator of the same units, in a browser of its own: an account
+// made with abrictl when the stack's database is known, else the demo
+// operator logged in again (it then also sees what the first one holds).
+let colleagueAccount = null;
+
+async function colleague() {
+  if (!colleagueAccount) colleagueAccount = makeColleague();
+  const { username, password } = await colleagueAccount;
+  const page = await newPage();
+  await login(page, username, password);
+  return page;
+}
+
+async function makeColleague() {
+  if (!process.env.ABRI_DB || !process.env.ABRI_BIN) return { username: AGENT_USER, password: AGENT_PASSWORD };
+  const me = await api('POST', '/api/agent/login', { body: { username: AGENT_USER, password: AGENT_PASSWORD } });
+  check(me.status === 200, `demo login: ${me.status}`);
+  const username = `collegue-${process.pid}`;
+  const password = 'un mot de passe de collègue assez long';
+  const units = me.data.agent.units.flatMap((u) => ['--unit', u.code]);
+  execFileSync(path.join(process.env.ABRI_BIN, 'abrictl'), ['--db', process.env.ABRI_DB, 'agent', 'add', username, ...units],
+    { input: `${password}\n`, env: { PATH: process.env.PATH, ABRI_DB: process.env.ABRI_DB } });
+  return { username, password };
 }
 
 const entryOf = (page, session) => page.locator('#queue .entry', { has: page.locator('.pid', { hasText: session }) });
@@ -199,7 +262,7 @@ test('the_whole_console_works_with_the_keyboard_alone', async () => {
   check(await page.evaluate(() => document.activeElement.classList.contains('confirm-yes')), 'the confirmation has no focus');
   await page.keyboard.press('Enter');
   await hidden(paneOf(page, visitor.session), 'the closed pane');
-  const end = await visitorReads(visitor, (m) => m.from === 'system' && /mis fin/.test(m.text), 'the end');
+  const end = await visitorReads(visitor, (m) => m.kind === 'closed', 'the end');
   check(end.state === 'closed', `the visitor's state is ${end.state}`);
 });
 
@@ -229,7 +292,7 @@ test('transfer_from_the_console_puts_the_person_back_in_a_queue', async () => {
   await hidden(pane, 'the transferred pane');
   // The demo operator is in DDSP-13 too: it waits there now.
   await waitText(entryOf(page, visitor.session), /Bouches-du-Rhône/, 'the entry in the other unit\'s queue');
-  await visitorReads(visitor, (m) => m.from === 'system' && /transmise/.test(m.text), 'the transfer notice');
+  await visitorReads(visitor, (m) => m.kind === 'transferred', 'the transfer notice');
 });
 
 test('visitor_leaving_in_a_hurry_is_shown_plainly', async () => {
@@ -242,8 +305,10 @@ test('visitor_leaving_in_a_hurry_is_shown_plainly', async () => {
   const pane = paneOf(page, visitor.session);
   await waitText(pane.locator('.presence'), /sortie rapide/, 'the quick exit');
   await waitText(pane.locator('.log'), /sortie rapide/, 'the system message');
-  check(await pane.locator('textarea').isDisabled(), 'the reply box is still enabled');
-  check(await pane.locator('.log .alarm').count() > 0, 'the system message is not marked');
+  check(!(await pane.locator('textarea').isVisible()), 'the reply box is still there');
+  // Styled from its kind: the claim is not an alarm, the quick exit is.
+  check(await pane.locator('.log .alarm[data-kind="quick_exit"]').count() === 1, 'the quick exit is not an alarm');
+  check(await pane.locator('.log [data-kind="claimed"]:not(.alarm)').count() === 1, 'the claim is not plain');
   await shot(page, 'left');
   await pane.locator('button.close').click();
   await hidden(pane, 'the removed pane');
@@ -310,6 +375,213 @@ test('wrong_password_is_said_plainly', async () => {
   await page.click('#login-form button[type="submit"]');
   await waitText(page.locator('#login-error'), /incorrect/, 'the error');
   check(await page.evaluate(() => document.activeElement.id) === 'password', 'focus did not return to the password');
+});
+
+/* ---------- nobody left alone (issue 12) ---------- */
+
+test('presence_switch_takes_the_units_off_duty_and_back', async () => {
+  const page = await newPage();
+  await login(page);
+  const duty = page.locator('#duty li');
+  await visible(page.locator('#duty li.on-duty'), 'a unit on duty once the console polls');
+  check(await page.locator('#presence input[value="available"]').isChecked(), 'the switch does not say available');
+  await page.locator('#presence label', { hasText: 'Absent' }).click();
+  await hidden(page.locator('#duty li.on-duty'), 'the units on duty');
+  check(await duty.count() > 0 && await page.locator('#duty li.off-duty').count() === await duty.count(),
+    'a unit is not shown off duty');
+  await waitText(page.locator('#duty'), /personne de service/, 'the words off duty');
+  check((await openVisitor()).on_duty === false, 'a new visitor is told somebody is on duty');
+  await axe(page, 'away');
+  await page.locator('#presence label', { hasText: 'Disponible' }).click();
+  await hidden(page.locator('#duty li.off-duty'), 'the units off duty');
+  check((await openVisitor()).on_duty === true, 'a new visitor is told nobody is on duty');
+  check(!page.problems.length, `console errors: ${page.problems.join(' | ')}`);
+});
+
+test('released_chat_goes_back_to_the_queue_and_a_colleague_claims_it', async () => {
+  const page = await newPage();
+  await login(page);
+  const visitor = await openVisitor();
+  await visitorSays(visitor, 'Je voudrais parler à quelqu’un');
+  await claimFromQueue(page, visitor.session);
+  await visitorState(visitor, 'active');
+  const pane = paneOf(page, visitor.session);
+  await pane.locator('button.release').click();
+  await hidden(pane, 'the released pane');
+  await visible(entryOf(page, visitor.session), 'the released chat back in the queue');
+  check(await page.locator(`#notice-${visitor.session}`).count() === 0, 'a release the operator asked for left a notice');
+  await visitorState(visitor, 'waiting');
+  const released = (await visitorHistory(visitor)).messages.filter((m) => m.kind === 'released');
+  check(released.length === 1, `the visitor got ${released.length} released messages`);
+  const other = await colleague();
+  await claimFromQueue(other, visitor.session);
+  await waitText(paneOf(other, visitor.session).locator('.log'), /parler à quelqu’un/, 'the history for the colleague');
+  await visitorState(visitor, 'active');
+});
+
+test('logout_gives_the_chat_back_and_a_colleague_claims_it', async () => {
+  const page = await newPage();
+  await login(page);
+  const visitor = await openVisitor();
+  await claimFromQueue(page, visitor.session);
+  await visitorState(visitor, 'active');
+  await page.click('#logout');
+  await visible(page.locator('#login'), 'the login form');
+  await waitText(page.locator('#login-notice'), /retournées? dans la file/, 'the notice of the hand-over');
+  await visitorState(visitor, 'waiting');
+  const other = await colleague();
+  await claimFromQueue(other, visitor.session);
+  await visitorState(visitor, 'active');
+});
+
+test('erased_chat_leaves_a_notice_without_content_until_dismissed', async () => {
+  const page = await newPage();
+  await login(page);
+  const visitor = await openVisitor();
+  const secret = 'Mon adresse est 12 rue des Lilas';
+  await visitorSays(visitor, secret);
+  await claimFromQueue(page, visitor.session);
+  await waitText(paneOf(page, visitor.session).locator('.log'), /rue des Lilas/, 'the message');
+  await erase(visitor);
+  const notice = page.locator(`#notice-${visitor.session}`);
+  await visible(notice, 'the notice');
+  await waitText(notice, /La personne a effacé la conversation/, 'the words of the notice');
+  check(await paneOf(page, visitor.session).count() === 0, 'the pane stayed');
+  check(!(await page.locator('body').textContent()).includes('rue des Lilas'), 'the erased text stayed on screen');
+  // Later answers of the poll (a new person arriving) leave the notice in place.
+  const next = await openVisitor();
+  await visible(entryOf(page, next.session), 'the next person');
+  check(await notice.isVisible(), 'the notice went away by itself');
+  await axe(page, 'erased notice');
+  await shot(page, 'erased');
+  await notice.locator('button.dismiss').click();
+  await hidden(notice, 'the dismissed notice');
+  check(await page.evaluate(() => document.activeElement.id) === 'held-title', 'the focus was lost with the notice');
+});
+
+test('network_cut_for_40_s_catches_up_within_3_s_and_the_offline_reply_arrives_once', async () => {
+  const page = await newPage();
+  await login(page);
+  const visitor = await openVisitor();
+  await claimFromQueue(page, visitor.session);
+  const pane = paneOf(page, visitor.session);
+  const cut = Date.now();
+  await page.context().setOffline(true);
+  await visible(page.locator('#status'), 'the connection notice');
+  await visible(page.locator('#retry-now'), 'the retry button');
+  // The countdown counts: two readings a second apart differ.
+  const first = await waitText(page.locator('#countdown'), /dans \d+ s/, 'the countdown');
+  const until = Date.now() + 5000;
+  let second = first;
+  while (second === first && Date.now() < until) {
+    await new Promise((ok) => setTimeout(ok, 100));
+    second = await page.locator('#countdown').textContent();
+  }
+  check(second !== first, `the countdown stood still at ${first}`);
+  const reply = `Réponse tapée hors ligne ${process.pid}`;
+  await pane.locator('textarea').fill(reply);
+  await pane.locator('textarea').press('Enter');
+  await waitText(pane.locator('.log .unsent'), /pas encore envoyé/, 'the reply kept as not yet sent');
+  await visitorSays(visitor, 'Vous êtes toujours là ?');
+  await axe(page, 'offline with a reply not yet sent');
+  // The cut lasts 40 s: the scenario, not a wait for a condition.
+  await new Promise((ok) => setTimeout(ok, Math.max(0, 40000 - (Date.now() - cut))));
+  await shot(page, 'offline');
+  await page.context().setOffline(false);
+  const back = Date.now();
+  await hidden(page.locator('#status'), 'the connection notice');
+  await waitText(pane.locator('.log'), /toujours là/, 'the message written during the cut');
+  await hidden(pane.locator('.log .unsent'), 'the reply not yet sent');
+  const took = Date.now() - back;
+  check(took <= 3000, `the console caught up in ${took} ms`);
+  const sent = (await visitorHistory(visitor)).messages.filter((m) => m.from === 'agent' && m.text === reply);
+  check(sent.length === 1, `the visitor got the offline reply ${sent.length} times`);
+  check(await pane.locator('.log li.agent', { hasText: reply }).count() === 1, 'the pane shows the reply more than once');
+});
+
+test('held_chat_ended_from_elsewhere_leaves_a_notice', async () => {
+  // The demo operator in two browsers holds the same chats: what one
+  // closes leaves the other's hands without its asking.
+  const page = await newPage();
+  await login(page);
+  const visitor = await openVisitor();
+  await claimFromQueue(page, visitor.session);
+  const elsewhere = await newPage();
+  await login(elsewhere);
+  const pane = paneOf(elsewhere, visitor.session);
+  await visible(pane, 'the pane in the other browser');
+  await pane.locator('button.close').click();
+  await pane.locator('.confirm-yes').click();
+  await hidden(pane, 'the closed pane');
+  const notice = page.locator(`#notice-${visitor.session}`);
+  await visible(notice, 'the notice of the ended chat');
+  await waitText(notice, /a été close|n’est plus entre vos mains/, 'the words of the notice');
+  check(await paneOf(page, visitor.session).count() === 0, 'the pane stayed');
+});
+
+test('danger_is_first_in_the_queue_and_in_the_pane_header', async () => {
+  const page = await newPage();
+  await login(page);
+  await openVisitor();
+  const visitor = await openVisitor();
+  const r = await api('POST', '/api/session/danger', { token: visitor.token, body: {} });
+  check(r.status === 200, `danger: ${r.status}`);
+  const entry = entryOf(page, visitor.session);
+  await visible(entry.locator('.danger-flag'), 'the danger flag in the queue');
+  const order = await page.locator('#queue .entry:not(.left)').evaluateAll((lis) =>
+    lis.map((li) => ({ session: li.querySelector('.pid').textContent, danger: li.classList.contains('danger') })));
+  const at = order.findIndex((e) => e.session === visitor.session);
+  check(at >= 0 && order.slice(0, at).every((e) => e.danger), `a person not in danger comes first: ${JSON.stringify(order)}`);
+  await claimFromQueue(page, visitor.session);
+  const pane = paneOf(page, visitor.session);
+  await visible(pane.locator('.pane-head .danger-flag'), 'the danger flag in the pane');
+  check(await pane.locator('.log [data-kind="danger"].alarm').count() === 1, 'the danger message is not an alarm');
+  await axe(page, 'a chat in danger');
+  await shot(page, 'danger');
+});
+
+test('person_who_left_before_an_answer_stays_listed_and_opens_read_only', async () => {
+  const page = await newPage();
+  await login(page);
+  const visitor = await openVisitor();
+  await visitorSays(visitor, 'Je ne peux pas rester, il rentre');
+  const r = await api('POST', '/api/session/leave', { token: visitor.token, body: { quick: false } });
+  check(r.status === 204, `leave: ${r.status}`);
+  const entry = entryOf(page, visitor.session);
+  await visible(entry.locator('.left-note'), 'the note "partie avant réponse"');
+  await waitText(entry.locator('.preview'), /il rentre/, 'what the person wrote');
+  await claimFromQueue(page, visitor.session);
+  const pane = paneOf(page, visitor.session);
+  await waitText(pane.locator('.log'), /il rentre/, 'the history');
+  check(!(await pane.locator('textarea').isVisible()), 'a reply box for a person who left');
+  await waitText(pane.locator('.pane-state'), /avant toute réponse/, 'the read-only notice');
+  await pane.locator('button.close').click();
+  await hidden(pane, 'the pane let go');
+});
+
+test('waiting_total_is_shown_when_the_queue_is_cut_to_a_page', async () => {
+  // Last of the file: it fills the queue beyond one page (100 entries),
+  // then erases what it made so that later scripts find an ordinary queue.
+  const page = await newPage();
+  await login(page);
+  const made = [];
+  try {
+    for (let i = 0; i < 11; i++) made.push(...await Promise.all(Array.from({ length: 10 }, () => openVisitor('witness'))));
+    // The console may first show a count taken while they were arriving.
+    const until = Date.now() + STEP_MS;
+    let total = 0;
+    while (total < made.length && Date.now() < until) {
+      const more = await waitText(page.locator('#queue-more'), /^\d+ personnes en attente : les 100 premières/, 'the count beyond the page');
+      total = Number(more.split(' ')[0]);
+      if (total < made.length) await new Promise((ok) => setTimeout(ok, 100));
+    }
+    check(total >= made.length, `${total} waiting said, ${made.length} made`);
+    check(await page.locator('#queue .entry:not(.left)').count() === 100, 'the page is not the one the server sent');
+    check(await page.locator('#queue-count').textContent() === String(total), 'the count beside the title is not the total');
+    check((await page.title()).startsWith(`(${total} en attente`), `the title says ${await page.title()}`);
+  } finally {
+    for (const visitor of made) await erase(visitor);
+  }
 });
 
 test('no_request_left_for_another_host', async () => {

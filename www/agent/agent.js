@@ -4,8 +4,16 @@
  * One long-poll per operator (GET /api/agent/events) carries the queue of
  * the operator's units and the messages of every conversation the operator
  * holds; everything on screen is drawn from its answers. Actions (claim,
- * reply, transfer, close) are plain calls carrying the CSRF value; their
- * effect comes back through the long-poll, which they wake at once.
+ * reply, transfer, release, close, presence) are plain calls carrying the
+ * CSRF value; their effect comes back through the long-poll.
+ *
+ * Nothing vanishes silently: a conversation that leaves the operator's
+ * hands without the operator asking (erased by the person, ended
+ * elsewhere) turns into a notice that stays until dismissed. System
+ * messages are told apart by their `kind`, never by their French text.
+ * A reply typed while the service is out of reach waits in memory with the
+ * client_id chosen when it was typed, and is sent when the service is
+ * back: the server stores it once however many times it is sent.
  *
  * Messages are rendered with textContent, never as HTML. The CSRF value
  * lives in memory only (a reloaded console asks GET /api/agent/me for it);
@@ -19,14 +27,28 @@
   // Timings, in one place.
   var POLL_WAIT_S = 25;          // long-poll wait asked of the server (at most 30)
   var POLL_TIMEOUT_MS = 40000;   // a poll that outlives its wait is dead: abort it
-  var BACKOFF_MIN_MS = 1000;     // first retry after a network failure
-  var BACKOFF_MAX_MS = 30000;    // retries never wait longer than this
+  var BACKOFF_MIN_MS = 500;      // first retry after a network failure
+  var BACKOFF_MAX_MS = 3000;     // the console catches up within 3 s of the network coming back
   var TICK_MS = 15000;           // waiting times are redrawn this often
   var MAX_TEXT = 2000;           // characters in a message (the contract)
 
   var BASE_TITLE = document.title;
   var ROLE = { victim: 'Victime', witness: 'Témoin' };
-  var ALARM = /sortie rapide|quitté|expiré/;
+  var LANG = {
+    fr: 'français', en: 'anglais', ar: 'arabe', es: 'espagnol', pt: 'portugais',
+    tr: 'turc', ro: 'roumain', ru: 'russe', uk: 'ukrainien', zh: 'chinois'
+  };
+  // What each kind of system message means here. `alarm`: shown in red and
+  // announced at once. `gone`: how a conversation that left the operator's
+  // hands after such a message is worded.
+  var KINDS = {
+    left: { alarm: true }, quick_exit: { alarm: true }, expired: { alarm: true },
+    erased: { alarm: true }, danger: { alarm: true }, claimed: {},
+    released: { gone: 'a été rendue à l’équipe : elle est de nouveau dans la file d’attente' },
+    transferred: { gone: 'a été transférée à une autre équipe' },
+    escalated: { gone: 'est passée à une autre équipe' },
+    closed: { gone: 'a été close' }
+  };
 
   function $(id) { return document.getElementById(id); }
 
@@ -34,12 +56,21 @@
   //   csrf      the login's CSRF value (memory only)
   //   cursor    the long-poll cursor, null before the first answer
   //   units     every unit, for transfers: [{code, name, kind}]
-  //   entries   queue entries on screen, by session: {li, base}
+  //   unitNames the names of units by code (the operator's own and every unit)
+  //   presence  the operator's presence as the server last said it
+  //   presenceBusy a presence change is on its way: answers do not redraw the switch
+  //   entries   queue entries on screen, by session: {li, base, entry}
+  //   waitingTotal people waiting in the operator's units, listed or not
   //   waiting   sessions already announced as waiting
   //   panes     held conversations on screen, by session
+  //   notices   notices that replaced a conversation, by session
+  //   dismissed sessions whose notice the operator dismissed
   //   ctrl      AbortController of the running poll
+  //   pollId    bumped by each poll: only the latest one's answer counts
   //   timer     pending poll or retry
   //   failures  consecutive failed polls, for the backoff
+  //   retryAt   when the next retry starts (ms), for the countdown
+  //   ticker    the countdown's interval while the service is out of reach
   //   generation bumped by forget(): late answers of an old login are dropped
   //   focusNext session whose pane takes the focus when it appears
   var st = null;
@@ -47,8 +78,10 @@
 
   function fresh() {
     return {
-      csrf: null, cursor: null, units: [], entries: new Map(), waiting: new Set(), panes: new Map(),
-      ctrl: null, timer: null, failures: 0, focusNext: null, first: true
+      csrf: null, cursor: null, units: [], unitNames: new Map(), presence: null, presenceBusy: false,
+      entries: new Map(), waitingTotal: 0, waiting: new Set(), panes: new Map(), notices: new Map(),
+      dismissed: new Set(), ctrl: null, pollId: 0, timer: null, failures: 0, retryAt: 0, ticker: null,
+      focusNext: null, first: true
     };
   }
 
@@ -56,13 +89,24 @@
 
   function setText(el, text) { el.textContent = text || ''; el.hidden = !text; }
 
-  function announce(text) {
-    var live = $('live');
+  // Says `text` to screen readers; `urgent` ones interrupt.
+  function announce(text, urgent) {
+    var live = $(urgent ? 'live-urgent' : 'live');
     live.textContent = '';
     setTimeout(function () { live.textContent = text; }, 50);
   }
 
-  function status(text) { setText($('status'), text); }
+  function inDanger(session) { return 'Conversation ' + session + ' : la personne est en danger maintenant.'; }
+
+  // The language the person chose, as " · en anglais" ('' when not said).
+  function langText(lang) { return lang ? ' · en ' + (LANG[lang] || lang) : ''; }
+
+  // A random id for one typed reply (the contract: 1 to 64 of A-Z a-z 0-9 _ -).
+  function newClientId() {
+    var bytes = new Uint8Array(12);
+    crypto.getRandomValues(bytes);
+    return Array.from(bytes, function (b) { return b.toString(16).padStart(2, '0'); }).join('');
+  }
 
   function errorText(r, fallback) {
     return (r && r.data && r.data.error && r.data.error.message) || fallback;
@@ -151,13 +195,14 @@
     $('desk').hidden = false;
     $('who').hidden = false;
     $('who-name').textContent = data.agent.username;
-    var names = data.agent.units.map(function (u) { return u.name; });
-    $('queue-units').textContent = names.length ? 'Vos équipes : ' + names.join(', ') + '.' :
-      'Vous n’appartenez à aucune équipe : demandez à un administrateur de vous en ajouter une.';
+    data.agent.units.forEach(function (u) { st.unitNames.set(u.code, u.name); });
+    $('no-units').hidden = data.agent.units.length > 0;
     renderCounts();
+    var mine = generation;
     api('GET', '/api/agent/units').then(function (r) {
-      if (r.status === 200 && st) {
+      if (r.status === 200 && mine === generation) {
         st.units = r.data.units;
+        st.units.forEach(function (u) { st.unitNames.set(u.code, u.name); });
         st.panes.forEach(fillUnits);
       }
     }, function () {});
@@ -170,12 +215,15 @@
     if (st) {
       if (st.ctrl) st.ctrl.abort();
       clearTimeout(st.timer);
+      clearInterval(st.ticker);
     }
     generation += 1;
     st = fresh();
     $('queue').textContent = '';
     $('panes').textContent = '';
-    status('');
+    $('duty').textContent = '';
+    $('status').hidden = true;
+    setText($('desk-error'), '');
   }
 
   // The login is gone (expired, disabled, logged out elsewhere).
@@ -184,15 +232,73 @@
     showLogin('Votre session a expiré ou a été fermée. Reconnectez-vous pour reprendre les conversations.');
   }
 
+  // The server gives every held conversation back to its unit's queue:
+  // the notice says so, so that nobody believes a chat stays waiting for them.
   function logout() {
-    var done = function () { forget(); showLogin('Vous êtes déconnecté·e.'); };
+    var held = 0;
+    st.panes.forEach(function (p) { if (p.state !== 'left') held += 1; });
+    var notice = 'Vous êtes déconnecté·e. ' + (held === 0 ? '' : held === 1 ?
+      'La conversation que vous teniez est retournée dans la file de son équipe : un·e collègue peut la reprendre.' :
+      'Les ' + held + ' conversations que vous teniez sont retournées dans la file de leur équipe : ' +
+      'vos collègues peuvent les reprendre.');
+    var done = function () { forget(); showLogin(notice); };
     api('POST', '/api/agent/logout').then(done, done);
+  }
+
+  /* ---------- presence ---------- */
+
+  function drawPresence(status) {
+    if (!status || st.presenceBusy) return;
+    st.presence = status;
+    Array.prototype.forEach.call(document.querySelectorAll('#presence input'), function (input) {
+      input.checked = input.value === status;
+    });
+    $('who').classList.toggle('is-away', status === 'away');
+  }
+
+  function choosePresence(ev) {
+    var wanted = ev.target.value;
+    var mine = generation;
+    setText($('desk-error'), '');
+    st.presenceBusy = true;
+    var undo = function (text) {
+      st.presenceBusy = false;
+      drawPresence(st.presence);
+      setText($('desk-error'), text);
+    };
+    api('PUT', '/api/agent/presence', { status: wanted }).then(function (r) {
+      if (mine !== generation) return;
+      if (r.status === 401) { expired(); return; }
+      if (r.status !== 200) { undo(errorText(r, 'Votre présence n’a pas pu être changée.')); return; }
+      st.presenceBusy = false;
+      drawPresence(r.data.status);
+      announce(r.data.status === 'away' ? 'Vous êtes absent·e.' : 'Vous êtes disponible.');
+      pollNow();   // the units' duty changes with it: show it now
+    }, function () {
+      if (mine === generation) undo('Impossible de joindre le service : votre présence n’a pas changé.');
+    });
+  }
+
+  // Which of the operator's units has somebody on duty now.
+  function drawDuty(units) {
+    var list = $('duty');
+    list.textContent = '';
+    units.forEach(function (u) {
+      var li = document.createElement('li');
+      li.dataset.code = u.code;
+      li.className = u.on_duty ? 'on-duty' : 'off-duty';
+      li.textContent = (st.unitNames.get(u.code) || u.code) + ' : ' +
+        (u.on_duty ? 'de service' : 'personne de service');
+      list.appendChild(li);
+    });
   }
 
   /* ---------- the long-poll ---------- */
 
   function poll() {
     var mine = generation;
+    st.pollId += 1;
+    var id = st.pollId;
     var ctrl = new AbortController();
     st.ctrl = ctrl;
     var killer = setTimeout(function () { ctrl.abort(); }, POLL_TIMEOUT_MS);
@@ -202,24 +308,46 @@
     var query = (st.cursor === null ? '' : 'after=' + st.cursor + '&') + 'wait=' + wait;
     api('GET', '/api/agent/events?' + query, null, ctrl).then(function (r) {
       clearTimeout(killer);
-      if (mine !== generation) return;
+      if (mine !== generation || id !== st.pollId) return;
       if (r.status === 401) { expired(); return; }
       if (r.status !== 200 || !r.data) { retry(); return; }
-      st.failures = 0;
-      status('');
+      reconnected();
       apply(r.data);
+      st.panes.forEach(flush);
       st.timer = setTimeout(poll, 0);
     }, function () {
       clearTimeout(killer);
-      if (mine === generation) retry();
+      if (mine === generation && id === st.pollId) retry();
     });
   }
 
   function retry() {
     st.failures += 1;
     var delay = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * Math.pow(2, st.failures - 1));
-    status('Connexion au service perdue. Nouvelle tentative dans ' + Math.round(delay / 1000) + ' s…');
+    st.retryAt = Date.now() + delay;
+    if (st.failures === 1) {
+      $('status-text').textContent = 'Connexion au service perdue. Les réponses tapées entre-temps ' +
+        'partiront à son retour.';
+      $('status').hidden = false;
+      st.ticker = setInterval(countdown, 1000);
+    }
+    countdown();
     st.timer = setTimeout(poll, delay);
+  }
+
+  // Counts the seconds to the next retry, for the eyes only (the status
+  // line above it is announced once).
+  function countdown() {
+    var s = Math.ceil((st.retryAt - Date.now()) / 1000);
+    $('countdown').textContent = s > 0 ? 'Nouvelle tentative dans ' + s + ' s.' : 'Nouvelle tentative en cours…';
+  }
+
+  function reconnected() {
+    if (st.failures === 0) return;
+    st.failures = 0;
+    clearInterval(st.ticker);
+    $('status').hidden = true;
+    announce('Connexion au service rétablie.');
   }
 
   // The browser says the network is gone: the running poll will not
@@ -228,17 +356,26 @@
     if (st && st.ctrl) st.ctrl.abort();
   }
 
-  function retryNow() {
-    if (!st || st.csrf === null || st.failures === 0) return;
+  // Polls at once, dropping the running poll: when the network comes back,
+  // on "Réessayer maintenant", and after a change the operator made here.
+  function pollNow() {
+    if (!st || st.csrf === null) return;
     clearTimeout(st.timer);
+    var running = st.ctrl;
     poll();
+    if (running) running.abort();
   }
 
   function apply(data) {
     var now = Date.now();
     st.cursor = data.cursor;
+    drawPresence(data.presence);
+    drawDuty(data.units || []);
+    (data.erased || []).forEach(function (session) {
+      showNotice(session, 'La personne a effacé la conversation. Rien n’en reste, ni ici ni sur le serveur.');
+    });
     var queue = data.queue || [];
-    renderQueue(queue.filter(function (e) { return !e.mine; }), now);
+    renderQueue(queue.filter(function (e) { return !e.mine; }), data.waiting_total, now);
     var created = syncPanes(queue.filter(function (e) { return e.mine; }), now);
     (data.messages || []).forEach(function (m) {
       var pane = st.panes.get(m.session);
@@ -250,7 +387,9 @@
 
   /* ---------- the queue ---------- */
 
-  function renderQueue(entries, now) {
+  // `entries`: what the operator does not hold, in the server's order (in
+  // danger first). `total`: how many people wait, listed or not.
+  function renderQueue(entries, total, now) {
     var list = $('queue');
     var keep = new Set(entries.map(function (e) { return e.session; }));
     st.entries.forEach(function (item, session) {
@@ -265,17 +404,29 @@
       }
       if (list.children[index] !== item.li) list.insertBefore(item.li, list.children[index] || null);
       item.base = now - e.waiting * 1000;
+      if (e.danger && !item.entry.danger) announce(inDanger(e.session), true);
       drawEntry(item, e);
-      if (!st.waiting.has(e.session)) {
+      if (e.state === 'waiting' && !st.waiting.has(e.session)) {
         st.waiting.add(e.session);
         if (!st.first) { item.li.classList.add('new'); arrived.push(e); }
       }
     });
-    $('queue-empty').hidden = entries.length > 0;
+    var listed = entries.filter(function (e) { return e.state === 'waiting'; }).length;
+    st.waitingTotal = typeof total === 'number' ? total : listed;
+    $('queue-empty').hidden = entries.length > 0 || st.waitingTotal > 0;
+    setText($('queue-more'), st.waitingTotal > listed ? st.waitingTotal + ' personnes en attente : les ' + listed +
+      ' premières sont affichées, les autres apparaîtront à mesure.' : '');
+    announceArrivals(arrived);
+  }
+
+  function announceArrivals(arrived) {
+    var danger = arrived.some(function (e) { return e.danger; });
     if (arrived.length === 1) {
-      announce('Une personne attend : ' + ROLE[arrived[0].role].toLowerCase() + ', ' + arrived[0].unit.name + '.');
+      var e = arrived[0];
+      announce((danger ? 'Une personne en danger attend : ' : 'Une personne attend : ') +
+        (ROLE[e.role] || e.role).toLowerCase() + ', ' + e.unit.name + '.', danger);
     } else if (arrived.length > 1) {
-      announce(arrived.length + ' personnes de plus attendent.');
+      announce(arrived.length + ' personnes de plus attendent' + (danger ? ', dont au moins une en danger.' : '.'), danger);
     }
   }
 
@@ -283,7 +434,6 @@
     var li = $('queue-item').content.firstElementChild.cloneNode(true);
     li.querySelector('.pid').textContent = e.session;
     var button = li.querySelector('.claim');
-    button.setAttribute('aria-label', 'Prendre en charge la conversation ' + e.session);
     button.addEventListener('click', function () { claim(e.session, li, button); });
     li.addEventListener('focusin', function () { li.classList.remove('new'); });
     li.addEventListener('click', function () { li.classList.remove('new'); });
@@ -292,16 +442,28 @@
 
   function drawEntry(item, e) {
     var li = item.li;
+    var left = e.state === 'left';
     item.entry = e;
     li.classList.toggle('victim', e.role === 'victim');
+    li.classList.toggle('danger', e.danger === true);
+    li.classList.toggle('left', left);
+    li.querySelector('.danger-flag').hidden = !e.danger;
+    li.querySelector('.left-note').hidden = !left;
     li.querySelector('.role').textContent = ROLE[e.role] || e.role;
     li.querySelector('.unit').textContent = '— ' + e.unit.name;
-    li.querySelector('.wait').textContent = 'attend depuis ' + duration(Date.now() - item.base);
+    li.querySelector('.lang').textContent = langText(e.lang);
+    li.querySelector('.wait').textContent = left ? (e.ended_at ? 'partie à ' + clock(e.ended_at) : 'partie') :
+      'attend depuis ' + duration(Date.now() - item.base);
     li.querySelector('.unread').textContent = e.unread === 0 ? 'aucun message' :
       e.unread === 1 ? '1 message non lu' : e.unread + ' messages non lus';
     var presence = li.querySelector('.presence');
-    presence.textContent = e.connected ? 'connectée' : 'déconnectée';
-    presence.classList.toggle('away', !e.connected);
+    presence.textContent = left ? '' : e.connected ? ' · connectée' : ' · déconnectée';
+    presence.classList.toggle('away', !left && !e.connected);
+    li.querySelector('.answered').textContent = e.answered && !left ? ' · l’équipe lui a déjà répondu' : '';
+    setText(li.querySelector('.preview'), e.preview ? '« ' + e.preview + ' »' : '');
+    var button = li.querySelector('.claim');
+    button.textContent = left ? 'Lire ce qu’elle a écrit' : 'Prendre en charge';
+    button.setAttribute('aria-label', (left ? 'Lire la conversation ' : 'Prendre en charge la conversation ') + e.session);
   }
 
   function claim(session, li, button) {
@@ -324,8 +486,9 @@
 
   /* ---------- held conversations ---------- */
 
-  // Creates, updates and removes panes to match the held sessions.
-  // Returns the sessions whose pane was created now.
+  // Creates, updates and removes panes to match the held sessions. A pane
+  // that goes without the operator asking becomes a notice: nothing
+  // vanishes silently. Returns the sessions whose pane was created now.
   function syncPanes(entries, now) {
     var created = new Set();
     var keep = new Set();
@@ -333,6 +496,8 @@
       keep.add(e.session);
       var pane = st.panes.get(e.session);
       if (!pane) {
+        dropNotice(e.session);   // it came back into the operator's hands
+        st.dismissed.delete(e.session);
         pane = newPane(e);
         st.panes.set(e.session, pane);
         created.add(e.session);
@@ -340,22 +505,84 @@
       drawPane(pane, e, now);
     });
     st.panes.forEach(function (pane, session) {
-      if (!keep.has(session)) removePane(session, 'La conversation ' + session + ' n’est plus dans vos conversations.');
+      if (keep.has(session)) return;
+      if (pane.leaving) removePane(session, pane.leaving);
+      else showNotice(session, endedText(pane));
     });
     return created;
   }
 
+  function endedText(pane) {
+    var kind = KINDS[pane.lastKind];
+    return 'La conversation ' + pane.session + ' ' + (kind && kind.gone ? kind.gone :
+      'n’est plus entre vos mains : elle a pris fin ou a été reprise ailleurs') + '.';
+  }
+
+  // Puts a notice in the place of the pane of `session` (or at the end
+  // when none is on screen). The notice keeps nothing of the conversation
+  // and stays until the operator dismisses it.
+  function showNotice(session, text) {
+    var el = st.notices.get(session);
+    if (st.dismissed.has(session) || (el && el.querySelector('.notice-text').textContent === text)) return;
+    if (!el) {
+      el = $('notice').content.firstElementChild.cloneNode(true);
+      el.id = 'notice-' + session;
+      var title = el.querySelector('.pane-title');
+      title.id = el.id + '-title';
+      title.textContent = 'Conversation ' + session;
+      el.setAttribute('aria-labelledby', title.id);
+      el.querySelector('.dismiss').addEventListener('click', function () { dismissNotice(session); });
+      st.notices.set(session, el);
+    }
+    el.querySelector('.notice-text').textContent = text;
+    var pane = st.panes.get(session);
+    if (pane) {
+      var hadFocus = pane.el.contains(document.activeElement);
+      pane.el.replaceWith(el);
+      st.panes.delete(session);
+      if (hadFocus) el.querySelector('.pane-title').focus();
+    } else if (!el.isConnected) {
+      $('panes').appendChild(el);
+    }
+    announce(text, true);
+    renderCounts();
+  }
+
+  function dropNotice(session) {
+    var el = st.notices.get(session);
+    if (!el) return;
+    el.remove();
+    st.notices.delete(session);
+  }
+
+  function dismissNotice(session) {
+    dropNotice(session);
+    st.dismissed.add(session);
+    $('held-title').focus();
+    renderCounts();
+  }
+
+  // A held conversation on screen:
+  //   seen      ids of the messages shown
+  //   outbox    replies typed and not yet stored: [{clientId, text, li}], in order
+  //   sending   the first of the outbox is on its way
+  //   leaving   set while this console closes, transfers or releases it: the
+  //             announcement to make when it goes (no notice then)
+  //   lastKind  the kind of the last system message, to word its going
+  //   pending   the action the confirmation box asks about
   function newPane(e) {
     var el = $('pane').content.firstElementChild.cloneNode(true);
     var id = 'pane-' + e.session;
     var pane = {
       session: e.session, el: el, log: el.querySelector('.log'), seen: new Set(), connected: e.connected,
-      drops: 0, state: e.state, textarea: el.querySelector('textarea'), pending: null
+      drops: 0, state: e.state, textarea: el.querySelector('textarea'), pending: null,
+      outbox: [], sending: false, leaving: null, lastKind: null, danger: e.danger
     };
     el.id = id;
     var title = el.querySelector('.pane-title');
     title.id = id + '-title';
-    title.textContent = (ROLE[e.role] || e.role) + ' · ' + e.unit.name + ' · conversation ' + e.session;
+    title.textContent = (ROLE[e.role] || e.role) + ' · ' + e.unit.name + langText(e.lang) +
+      ' · conversation ' + e.session;
     el.setAttribute('aria-labelledby', title.id);
     var label = el.querySelector('.compose .field');
     pane.textarea.id = id + '-text';
@@ -380,6 +607,7 @@
     el.addEventListener('focusin', function () { seenNow(pane); });
     el.addEventListener('click', function () { seenNow(pane); });
     el.querySelector('.close').addEventListener('click', function () { askClose(pane); });
+    el.querySelector('.release').addEventListener('click', function () { release(pane); });
     el.querySelector('.transfer').addEventListener('click', function () { askTransfer(pane); });
     el.querySelector('.confirm-no').addEventListener('click', function () { hideConfirm(pane, true); });
     el.querySelector('.confirm-yes').addEventListener('click', function () {
@@ -390,7 +618,7 @@
     $('panes').appendChild(el);
     if (st.focusNext === e.session) {
       st.focusNext = null;
-      pane.textarea.focus();
+      (e.state === 'left' ? title : pane.textarea).focus();
     }
     return pane;
   }
@@ -428,18 +656,30 @@
     presence.classList.toggle('away', gone || !e.connected);
     drops.textContent = pane.drops ? 'Déconnexions depuis la prise en charge : ' + pane.drops + '.' : '';
     drops.classList.toggle('away', pane.drops > 0);
+    if (e.danger && !pane.danger) announce(inDanger(pane.session), true);
+    pane.danger = e.danger === true;
+    pane.el.classList.toggle('danger', pane.danger);
+    pane.el.querySelector('.pane-head .danger-flag').hidden = !e.danger;
     if (gone !== (pane.state === 'left') || pane.el.dataset.drawn !== '1') {
       pane.el.dataset.drawn = '1';
-      pane.el.classList.toggle('gone', gone);
-      pane.textarea.disabled = gone;
-      pane.el.querySelector('.compose button').disabled = gone;
-      pane.el.querySelector('.transfer-box').hidden = gone;
-      pane.el.querySelector('.close').textContent = gone ? 'Retirer' : 'Clore';
-      setText(pane.el.querySelector('.pane-state'), gone ?
-        'La personne a quitté la conversation : elle ne peut plus lire vos messages. Vous pouvez la relire et ' +
-        'l’exporter pendant une heure au plus, puis elle disparaît.' : '');
+      drawGone(pane, gone, e.answered);
     }
     pane.state = e.state;
+  }
+
+  // A person who left can no longer read anything: the pane is read only,
+  // and "Retirer" lets the conversation go.
+  function drawGone(pane, gone, answered) {
+    pane.el.classList.toggle('gone', gone);
+    pane.el.querySelector('.compose').hidden = gone;
+    pane.el.querySelector('.transfer-box').hidden = gone;
+    pane.el.querySelector('.release').hidden = gone;
+    pane.el.querySelector('.close').textContent = gone ? 'Retirer' : 'Clore';
+    setText(pane.el.querySelector('.pane-state'), !gone ? '' : answered ?
+      'La personne a quitté la conversation : elle ne peut plus lire vos messages. Vous pouvez la relire et ' +
+      'l’exporter pendant une heure au plus, puis elle disparaît.' :
+      'La personne est partie avant toute réponse. Voici ce qu’elle a écrit, en lecture seule, pendant une ' +
+      'heure au plus ; « Retirer » la laisse partir.');
   }
 
   // Adds a message in id order, once. `notify`: not part of a history
@@ -450,7 +690,12 @@
     var li = document.createElement('li');
     li.className = m.from;
     li.dataset.id = String(m.id);
-    if (m.from === 'system' && ALARM.test(m.text)) li.classList.add('alarm');
+    var kind = m.from === 'system' ? KINDS[m.kind] || {} : null;
+    if (kind) {
+      li.dataset.kind = m.kind || '';
+      pane.lastKind = m.kind;
+      if (kind.alarm) li.classList.add('alarm');
+    }
     if (m.from !== 'system') {
       var meta = document.createElement('p');
       meta.className = 'meta';
@@ -464,16 +709,20 @@
     var log = pane.log;
     var atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
     var next = null;
+    // Replies not yet sent (no id) stay last.
     for (var i = log.children.length - 1; i >= 0; i--) {
-      if (Number(log.children[i].dataset.id) > m.id) next = log.children[i]; else break;
+      var other = log.children[i].dataset.id;
+      if (other === undefined || Number(other) > m.id) next = log.children[i]; else break;
     }
     log.insertBefore(li, next);
     if (atBottom || !notify) log.scrollTop = log.scrollHeight;
-    if (notify && m.from !== 'agent' && (document.hidden || !pane.el.contains(document.activeElement))) {
+    if (!notify || m.from === 'agent') return;
+    var alarm = kind && kind.alarm;
+    if (alarm || document.hidden || !pane.el.contains(document.activeElement)) {
       pane.el.classList.add('attention');
       pane.attention = true;
       announce(m.from === 'visitor' ? 'Nouveau message dans la conversation ' + pane.session + '.' :
-        'Conversation ' + pane.session + ' : ' + m.text);
+        'Conversation ' + pane.session + ' : ' + m.text, alarm);
     }
   }
 
@@ -495,6 +744,8 @@
     renderCounts();
   }
 
+  // A typed reply gets its client_id now and waits in the outbox, shown
+  // as not yet sent, until the server has stored it.
   function send(pane) {
     var error = pane.el.querySelector('.compose .error');
     var text = pane.textarea.value;
@@ -504,20 +755,53 @@
       return;
     }
     setText(error, '');
-    var button = pane.el.querySelector('.compose button');
-    if (button.disabled) return;
-    button.disabled = true;
-    api('POST', sessionPath(pane.session, 'messages'), { text: text }).then(function (r) {
-      button.disabled = pane.state === 'left';
+    pane.outbox.push({ clientId: newClientId(), text: text, li: unsentItem(pane, text) });
+    pane.textarea.value = '';
+    flush(pane);
+  }
+
+  function unsentItem(pane, text) {
+    var li = document.createElement('li');
+    li.className = 'agent unsent';
+    var meta = document.createElement('p');
+    meta.className = 'meta';
+    meta.textContent = 'Équipe · pas encore envoyé';
+    var txt = document.createElement('p');
+    txt.className = 'txt';
+    txt.textContent = text;
+    li.appendChild(meta);
+    li.appendChild(txt);
+    pane.log.appendChild(li);
+    pane.log.scrollTop = pane.log.scrollHeight;
+    return li;
+  }
+
+  // Sends the pane's replies one at a time, in the order typed, while the
+  // service answers; called again after each poll that succeeds. A reply
+  // that met a network failure is sent again with the same client_id: the
+  // server stores it once.
+  function flush(pane) {
+    if (pane.sending || !pane.outbox.length || st.failures > 0) return;
+    var reply = pane.outbox[0];
+    var mine = generation;
+    pane.sending = true;
+    api('POST', sessionPath(pane.session, 'messages'), { text: reply.text, client_id: reply.clientId }).then(function (r) {
+      if (mine !== generation) return;
+      pane.sending = false;
       if (r.status === 401) { expired(); return; }
+      pane.outbox.shift();
+      reply.li.remove();
       if (r.status === 201) {
-        if (pane.textarea.value === text) pane.textarea.value = '';
-        return;
+        addMessage(pane, { id: r.data.id, from: 'agent', text: reply.text, at: r.data.at }, false);
+      } else {
+        setText(pane.el.querySelector('.compose .error'), errorText(r, 'Le message n’a pas pu être envoyé.'));
+        if (!pane.textarea.value) pane.textarea.value = reply.text;
       }
-      setText(error, errorText(r, 'Le message n’a pas pu être envoyé.'));
+      flush(pane);
     }, function () {
-      button.disabled = false;
-      setText(error, 'Le message n’est pas parti : vérifiez la connexion, puis renvoyez-le.');
+      if (mine !== generation) return;
+      pane.sending = false;
+      dropped();   // the connection is in doubt: the poll finds out, and flushes once it answers
     });
   }
 
@@ -537,16 +821,25 @@
 
   function paneError(pane, text) { setText(pane.el.querySelector('.pane-error'), text); }
 
-  // Close or transfer: the pane goes as soon as the server agrees.
+  // Close, transfer or release: the pane goes as soon as the server agrees
+  // (or the poll no longer lists it), with `done` announced.
   function finish(pane, action, body, done) {
     paneError(pane, '');
+    pane.leaving = done;
     api('POST', sessionPath(pane.session, action), body).then(function (r) {
       if (r.status === 401) { expired(); return; }
       if (r.status === 200) { removePane(pane.session, done); return; }
+      pane.leaving = null;
       paneError(pane, errorText(r, 'L’action a échoué.'));
     }, function () {
+      pane.leaving = null;
       paneError(pane, 'Impossible de joindre le service. Réessayez.');
     });
+  }
+
+  function release(pane) {
+    finish(pane, 'release', null, 'Conversation ' + pane.session +
+      ' rendue à l’équipe : elle est de nouveau dans la file d’attente.');
   }
 
   function askClose(pane) {
@@ -575,7 +868,7 @@
 
   function renderCounts() {
     if (!st) return;
-    var waiting = st.entries.size;
+    var waiting = st.waitingTotal;
     var unseen = 0;
     st.panes.forEach(function (p) { if (p.attention) unseen += 1; });
     var qc = $('queue-count');
@@ -585,7 +878,7 @@
     var hc = $('held-count');
     hc.textContent = String(st.panes.size);
     hc.classList.toggle('hot', unseen > 0);
-    $('held-empty').hidden = st.panes.size > 0;
+    $('held-empty').hidden = st.panes.size + st.notices.size > 0;
     var parts = [];
     if (waiting) parts.push(waiting + ' en attente');
     if (unseen) parts.push(unseen + (unseen > 1 ? ' nouveaux messages' : ' nouveau message'));
@@ -603,7 +896,9 @@
     st = fresh();
     $('login-form').addEventListener('submit', loginSubmit);
     $('logout').addEventListener('click', logout);
-    window.addEventListener('online', retryNow);
+    $('retry-now').addEventListener('click', pollNow);
+    $('presence').addEventListener('change', choosePresence);
+    window.addEventListener('online', pollNow);
     window.addEventListener('offline', dropped);
     setInterval(tick, TICK_MS);
     api('GET', '/api/agent/me').then(function (r) {
