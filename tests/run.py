@@ -77,7 +77,9 @@ def browser_tests():
     with Stack() as stack:
         user, password = stack.demo_operator() if os.path.exists(
             os.path.join(os.path.dirname(stack.db), "demo-operator.txt")) else ("", "")
-        env = dict(os.environ, ABRI_URL=stack.url, ABRI_AGENT_USER=user, ABRI_AGENT_PASSWORD=password)
+        # The database and abrictl too: a script can add a colleague's account.
+        env = dict(os.environ, ABRI_URL=stack.url, ABRI_AGENT_USER=user, ABRI_AGENT_PASSWORD=password,
+                   ABRI_DB=stack.db, ABRI_BIN=os.environ.get("ABRI_BIN", os.path.join(os.path.dirname(HERE), "bin")))
         for script in scripts:
             done = subprocess.run(["node", script], env=env, capture_output=True, text=True, timeout=600)
             sys.stdout.write(done.stdout + done.stderr)
