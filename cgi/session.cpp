@@ -7,9 +7,11 @@
 #include "../lib/app.hpp"
 #include "../lib/errors.hpp"
 #include "../lib/input.hpp"
+#include "../lib/limits.hpp"
 #include "../lib/routing.hpp"
 #include "../lib/server.hpp"
 #include "../lib/visitor.hpp"
+#include "../lib/work.hpp"
 
 using namespace abri;
 
@@ -18,10 +20,19 @@ namespace {
 constexpr input::Field kOpenFields[] = {
     {"postcode", input::Kind::String, true, 16, "invalid_postcode"},
     {"role", input::Kind::String, true, 16, "invalid_role"},
+    {"work_challenge", input::Kind::String, false, limits::kWorkChallengeChars, "invalid_work"},
+    {"work_nonce", input::Kind::String, false, limits::kMaxWorkNonceBytes, "invalid_work"},
 };
 
-// 201; 400 invalid_postcode, invalid_role, invalid_body, invalid_query;
-// 413; 415; 503 when no unit is configured or the database is busy.
+// This process's gate: the session program is the only creator of sessions.
+work::Gate& gate(const app::App& app) {
+    static work::Gate gate(app.config.work_after);
+    return gate;
+}
+
+// 201; 400 invalid_postcode, invalid_role, invalid_work, invalid_body,
+// invalid_query; 413; 415; 429 work_required during a flood (lib/work.hpp);
+// 503 when no unit is configured, the database is busy or past the ceiling.
 http::Response open_session(app::App& app, const http::Request& request) {
     input::parse_query(request.query, {});
     const auto body = input::parse_body(request, kOpenFields);
@@ -35,6 +46,9 @@ http::Response open_session(app::App& app, const http::Request& request) {
         throw http::Error{400, "invalid_role", "Indiquez si vous êtes victime ou témoin."};
     }
     const auto now = server::now();
+    if (auto asked = gate(app).admit(body.text("work_challenge"), body.text("work_nonce"), now)) {
+        return work::required(*asked);
+    }
     std::optional<visitor::Created> created;
     std::optional<routing::Unit> unit;
     app.writer.run([&](store::Db& db) {

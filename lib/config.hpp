@@ -14,6 +14,7 @@ struct Config {
     int max_ttl;                // ABRI_MAX_TTL: seconds after the start before expiry
     bool synchronous_full;      // ABRI_SYNCHRONOUS=FULL (default) or NORMAL
     int threads;                // ABRI_THREADS: workers per FastCGI program
+    int work_after;             // ABRI_WORK_AFTER: new sessions per minute before they cost work (lib/work.hpp)
 
     // Reads the environment, then takes --db and --socket out of `args`;
     // what remains is the caller's (abrictl's command, or an error).

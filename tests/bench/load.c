@@ -435,9 +435,13 @@ static int mode_rate(int argc, char **argv) {
     }
     const double elapsed = now_s() - start;
     if (bodies) fclose(bodies);
+    /* Requests still without an answer at the end: a latency that the
+     * samples would otherwise never see. */
+    long unanswered = 0;
+    for (int i = 0; i < conns; ++i) unanswered += cs[i].req != NULL;
     printf("{\"mode\":\"rate\",\"connections\":%d,\"completed\":%ld,\"errors\":%ld,\"reconnects\":%ld,"
-           "\"seconds\":%.3f,\"rps\":%.1f,",
-           conns, completed, errors, reconnects, elapsed, (double)completed / elapsed);
+           "\"unanswered\":%ld,\"seconds\":%.3f,\"rps\":%.1f,",
+           conns, completed, errors, reconnects, unanswered, elapsed, (double)completed / elapsed);
     print_statuses();
     printf(",");
     print_latency("latency_ms", &lat);
