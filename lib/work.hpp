@@ -7,9 +7,9 @@
 // SHA-256(challenge ":" nonce) starts with `bits` zero bits
 // (www/js/work.js) and sends the same request again with
 // `work_challenge` and `work_nonce`. `bits` is limits::kWorkBits (2^18
-// hashes: a second of a phone's JavaScript; this machine's V8 does about
-// 1.4 million a second, crypto.subtle about 28 thousand), one more each
-// time the rate doubles again. Past kSessionCeilingTimes the threshold, new
+// hashes: a second of a phone's JavaScript; V8 on a server core does 1.4
+// million a second, a phone a fourth or a fifth of that), one more each
+// time the rate doubles, up to kWorkMaxExtraBits. Past kSessionCeilingTimes the threshold, new
 // sessions are refused with a 503 before any database work.
 //
 // No third party, no cookie, nothing stored: a challenge is its issue

@@ -7,10 +7,12 @@
  * Finds a decimal nonce such that SHA-256(challenge + ":" + nonce) starts
  * with `bits` zero bits. The hashing is plain JavaScript, not
  * crypto.subtle: for millions of tiny inputs a loop over one 64-byte block
- * is many times faster than a promise per hash (docs/hostile.md has the
- * numbers). It runs in slices of SLICE_MS and gives the page back between
- * them (setTimeout), so that the page stays responsive and the quick exit
- * still works while a phone searches.
+ * is many times faster than a promise per hash (headless Chromium, side
+ * by side on the same busy machine: 374 thousand hashes a second against
+ * 28 thousand for crypto.subtle.digest; V8 alone, 1.4 million per second
+ * of CPU). It runs in slices of SLICE_MS and
+ * gives the page back between them (setTimeout), so that the page stays
+ * responsive and the quick exit still works while a phone searches.
  *
  * Plain ES5, like abri.js.
  */
@@ -19,7 +21,7 @@
 
   var SLICE_MS = 50;        // longest the page is held at once
   var CHECK_EVERY = 1024;   // tries between two looks at the clock
-  var MAX_PREFIX = 40;      // challenge + ":" as lib/work.cpp makes it: one block holds it and the nonce
+  var MAX_PREFIX = 40;      // challenge + ":" as lib/work.cpp makes it: one block holds it and 15 digits
 
   var K = [
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
