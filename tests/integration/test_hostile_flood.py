@@ -110,6 +110,8 @@ class Flood(unittest.TestCase):
             challenges.add(error["work"]["challenge"])
         self.assertEqual(len(challenges), FLOOD - AFTER, "every challenge is new")
         self.assertLessEqual(self.sessions(), AFTER + 2)  # + the valid work of the tests below
+        print("\n  the flood: %d requests from %d addresses in %.1f s, %d sessions, %d asked for work"
+              % (FLOOD, len(ADDRESSES), self.flood_seconds, AFTER, FLOOD - AFTER))
 
     def test_a_visitor_who_does_the_work_gets_a_session(self):
         work = self.ask_for_work()
