@@ -125,13 +125,11 @@ std::optional<std::int64_t> Gate::accepted(std::string_view challenge, std::stri
     return issued;
 }
 
-http::Response required(const Challenge& challenge) {
-    return http::json(
-        429, {{"error",
-               {{"code", "work_required"},
-                {"message", "Le service reçoit beaucoup de demandes en ce moment. Un instant : votre appareil "
-                            "fait un petit calcul avant d'ouvrir la conversation."},
-                {"work", {{"challenge", challenge.challenge}, {"bits", challenge.bits}}}}}});
+http::Error required(const Challenge& challenge) {
+    return {429, "work_required",
+            "Le service reçoit beaucoup de demandes en ce moment. Un instant : votre appareil fait un petit calcul "
+            "avant d'ouvrir la conversation.",
+            {{"work", {{"challenge", challenge.challenge}, {"bits", challenge.bits}}}}};
 }
 
 bool solves(std::string_view challenge, std::string_view nonce, int bits) {

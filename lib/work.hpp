@@ -67,7 +67,7 @@ public:
 
     // Decides on one new session at `now`, given the work its request
     // brought (empty strings when none). nullopt: go ahead, it is counted.
-    // A Challenge: answer it with required(). Throws errors::unavailable()
+    // A Challenge: throw required() of it. Throws errors::unavailable()
     // past the ceiling. Thread-safe.
     std::optional<Challenge> admit(std::string_view challenge, std::string_view nonce, std::int64_t now);
 
@@ -86,8 +86,9 @@ private:
     std::set<std::pair<std::int64_t, std::string>> spent_; // (issue time, challenge), oldest first
 };
 
-// The 429: the contract's error shape, with `work` beside code and message.
-http::Response required(const Challenge& challenge);
+// The 429 work_required, with `work` ({challenge, bits}) beside code and
+// message.
+http::Error required(const Challenge& challenge);
 
 // Whether SHA-256(challenge ":" nonce) starts with `bits` zero bits.
 bool solves(std::string_view challenge, std::string_view nonce, int bits);

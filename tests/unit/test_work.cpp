@@ -120,7 +120,7 @@ BOOST_AUTO_TEST_CASE(checking_work_takes_microseconds) {
 }
 
 BOOST_AUTO_TEST_CASE(the_429_carries_the_work_beside_code_and_message) {
-    const auto response = work::required({"abc", 18});
+    const auto response = http::error_response(work::required({"abc", 18}));
     BOOST_TEST(response.status == 429);
     const auto body = nlohmann::json::parse(response.body);
     BOOST_TEST(body["error"]["code"] == "work_required");
