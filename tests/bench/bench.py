@@ -692,6 +692,8 @@ def under_attack():
     """The stack pinned to one core, as on a modest server, its clients on
     the other. Other visitors' sends calm, then during each attack, each
     attack on a stack of its own."""
+    if (os.cpu_count() or 1) < 2:
+        raise RuntimeError("under attack: the stack and its clients need a core each")
     results = {}
     with attack_stack("attack-flood") as stack:
         visitors = open_sessions(stack, ATTACK_VISITORS, "attack-sessions")
