@@ -10,9 +10,11 @@
 #include "../lib/duty.hpp"
 #include "../lib/errors.hpp"
 #include "../lib/input.hpp"
+#include "../lib/limits.hpp"
 #include "../lib/routing.hpp"
 #include "../lib/server.hpp"
 #include "../lib/visitor.hpp"
+#include "../lib/work.hpp"
 
 using namespace abri;
 
@@ -22,7 +24,15 @@ constexpr input::Field kOpenFields[] = {
     {"postcode", input::Kind::String, true, 16, "invalid_postcode"},
     {"role", input::Kind::String, true, 16, "invalid_role"},
     {"lang", input::Kind::String, false, 16, "invalid_lang"},
+    {"work_challenge", input::Kind::String, false, limits::kWorkChallengeChars, "invalid_work"},
+    {"work_nonce", input::Kind::String, false, limits::kMaxWorkNonceBytes, "invalid_work"},
 };
+
+// This process's gate: the session program is the only creator of sessions.
+work::Gate& gate(const app::App& app) {
+    static work::Gate gate(app.config.work_after);
+    return gate;
+}
 
 // Each wrong postcode says what is wrong; `reason` lets the page say it in
 // its own language.
@@ -48,8 +58,9 @@ void require_postcode(const std::string& postcode) {
 }
 
 // 201; 400 invalid_postcode (with its reason), invalid_role, invalid_lang,
-// invalid_body, invalid_query; 413; 415; 503 when no unit is configured or
-// the database is busy.
+// invalid_work, invalid_body, invalid_query; 413; 415; 429 work_required
+// during a flood (lib/work.hpp); 503 when no unit is configured, the
+// database is busy or new sessions are past the ceiling.
 http::Response open_session(app::App& app, const http::Request& request) {
     input::parse_query(request.query, {});
     const auto body = input::parse_body(request, kOpenFields);
@@ -64,6 +75,9 @@ http::Response open_session(app::App& app, const http::Request& request) {
         throw http::Error{400, "invalid_lang", "Cette langue n'est pas proposée."};
     }
     const auto now = server::now();
+    if (auto asked = gate(app).admit(body.text("work_challenge"), body.text("work_nonce"), now)) {
+        throw work::required(*asked);
+    }
     std::optional<visitor::Created> created;
     std::optional<routing::Unit> unit;
     bool on_duty = false;

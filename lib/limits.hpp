@@ -83,13 +83,23 @@ inline constexpr std::size_t kPreviewChars = 140;           // the start of the 
 inline constexpr std::size_t kMaxEventMessages = 1000;      // messages in one events answer (the newest)
 inline constexpr std::size_t kMaxTranscriptMessages = 20000;// messages in one export
 
-}  // namespace abri::limits
 
-// Writing an answer (lib/server.cpp, issue 13). nginx reads a whole
-// answer into its buffers at once (fastcgi_buffers, abri-locations.conf),
-// so a write waits only when the peer is not nginx or nginx ran out of
-// buffers: it then holds its worker at most this long, and the answer is
-// dropped.
-namespace abri::limits {
+// Writing an answer (lib/server.cpp). nginx reads a whole answer into its
+// buffers at once (fastcgi_buffers, abri-locations.conf), so a write waits
+// only when the peer is not nginx or nginx ran out of buffers: it then
+// holds its worker at most this long, and the answer is dropped.
 inline constexpr int kAnswerWriteMs = 2000;
+
+// New sessions under a flood (lib/work.hpp): free while a minute sees at
+// most ABRI_WORK_AFTER of them, then each one pays a proof of work sized
+// by the server, and past the ceiling they are refused at once.
+inline constexpr int kDefaultWorkAfter = 120;               // ABRI_WORK_AFTER: new sessions per minute, free
+inline constexpr int kMaxWorkAfter = 1000000;               // (the bench's stacks: never)
+inline constexpr int kSessionCeilingTimes = 10;             // past 10 x ABRI_WORK_AFTER a minute: 503 at once
+inline constexpr int kWorkBits = 18;                        // 2^18 SHA-256: about a second of a phone's JavaScript
+inline constexpr int kWorkMaxExtraBits = 2;                 // one more bit each time the rate doubles, up to 4x
+inline constexpr int kWorkChallengeSeconds = 120;           // a challenge's life: a slow phone, then the send
+inline constexpr std::size_t kWorkChallengeChars = 39;      // base64url of 29 bytes (lib/work.cpp)
+inline constexpr std::size_t kMaxWorkNonceBytes = 16;
+
 }  // namespace abri::limits

@@ -15,10 +15,14 @@ SQLite) on loopback and measures, in one run:
   6. purge of 100,000 expired sessions holding 1,000,000 messages, with
      sends running
   7. plain CGI (fcgiwrap, a process per request): POST /api/session
+  8. under attack, the stack pinned to one core (taskset): other visitors'
+     sends and the programs' memory while 640 slow readers hang on a large
+     poll answer, and while a flood of new sessions runs (issue 13)
 
 The load comes from tests/bench/load.c (epoll, raw sockets); every figure
 says how much CPU the client used. Prints a table, writes
-var/bench/results.json. Settings: BENCH_QUICK=1 (shorter, smaller: to try
+var/bench/results.json. `bench.py under-attack` runs section 8 alone.
+Settings: BENCH_QUICK=1 (shorter, smaller: to try
 the bench itself), BENCH_WAITERS (default 5000).
 """
 import array
@@ -49,6 +53,14 @@ PURGE_SESSIONS = 10000 if QUICK else 100000
 PURGE_MESSAGES_EACH = 10
 CONNECTIONS = 128                    # throughput runs, ceiling and abri alike
 PROGRAMS = ("session", "messages", "agent", "purge")
+# Under attack (8/7): the stack on STACK_CPU, the clients on the other.
+STACK_CPU, CLIENT_CPU = "0", "1"
+SLOW_ADDRESSES, SLOW_EACH = 10, 64   # nginx's connections per address (limit_conn)
+SLOW_MESSAGES, SLOW_BYTES = 500, 8000
+WORK_AFTER = 120                     # limits::kDefaultWorkAfter, the production threshold
+ATTACK_VISITORS = 100                # under it: the other visitors' sessions are free
+ATTACK_SENDERS = 8                   # connections of the other visitors, one send at a time each
+FLOOD_CONNECTIONS = 64
 TEXT = "Bonjour, j'ai besoin d'aide. Il est rentré et il crie encore."
 
 
@@ -67,8 +79,9 @@ def free_port():
 class Stack:
     """deploy/dev/stack.sh on a free port, its database under var/bench."""
 
-    def __init__(self, name, env=None, bin_dir=BIN, www=None):
+    def __init__(self, name, env=None, bin_dir=BIN, www=None, cpus=None):
         self.name = name
+        self.cpus = cpus
         self.dir = os.path.join(OUT, name)
         shutil.rmtree(self.dir, ignore_errors=True)
         os.makedirs(self.dir)
@@ -78,8 +91,10 @@ class Stack:
         self.port = free_port()
         self.bin = bin_dir
         env_all = {k: v for k, v in os.environ.items() if not k.startswith("ABRI_")}
+        # The measures open thousands of sessions a minute: no proof of
+        # work (lib/work.hpp) but where the stack sets its own threshold.
         env_all.update({"PORT": str(self.port), "PREFIX": self.prefix, "ABRI_DB": self.db, "BIN": bin_dir,
-                        "SESSION_RATE": "100000r/s"})
+                        "SESSION_RATE": "100000r/s", "ABRI_WORK_AFTER": "1000000"})
         if www:
             env_all["WWW"] = www
         env_all.update(env or {})
@@ -89,8 +104,10 @@ class Stack:
     def start(self):
         self.log_path = os.path.join(self.dir, "stack.log")
         self.log = open(self.log_path, "w")
-        self.process = subprocess.Popen([os.path.join(ROOT, "deploy", "dev", "stack.sh"), "--demo"], env=self.env,
-                                        stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        pin = ["taskset", "-c", self.cpus] if self.cpus else []
+        self.process = subprocess.Popen(pin + [os.path.join(ROOT, "deploy", "dev", "stack.sh"), "--demo"],
+                                        env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             text = open(self.log_path).read()
@@ -259,9 +276,10 @@ def write_requests(name, requests):
     return path
 
 
-def load(*args, stdin=None):
-    """Runs the load client; returns its JSON summary."""
-    done = subprocess.run([LOAD, *map(str, args)], capture_output=True, text=True, input=stdin)
+def load(*args, stdin=None, cpus=None):
+    """Runs the load client (on `cpus` when given); returns its JSON summary."""
+    pin = ["taskset", "-c", cpus] if cpus else []
+    done = subprocess.run(pin + [LOAD, *map(str, args)], capture_output=True, text=True, input=stdin)
     if done.returncode != 0:
         raise RuntimeError("load %s failed: %s" % (args[0], done.stderr))
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -623,6 +641,90 @@ def plain_cgi():
         log.close()
 
 
+# -- under attack (issue 13) -------------------------------------------------
+
+def attack_sends(stack, visitors, name):
+    """Other visitors' sends, ATTACK_SENDERS at a time, for SECONDS; then the
+    programs' memory, the attack still running."""
+    path = write_requests(name + ".req", [send_request(token) for token, _ in visitors])
+    summary = load("rate", "-p", stack.port, "-f", path, "-c", ATTACK_SENDERS, "-d", SECONDS, cpus=CLIENT_CPU)
+    result = summarise_rate(summary)
+    result["oldest_pending_ms"] = summary["oldest_pending_ms"]
+    result["memory"] = stack.memory()
+    return result
+
+
+def fill_one_chat(stack, public_id):
+    """SLOW_MESSAGES messages of SLOW_BYTES in one chat, written straight
+    into the database: a poll after 0 is then a large answer."""
+    text = "\U0001F6A8" * (SLOW_BYTES // 4)  # 4 bytes of UTF-8 each, 2000 characters: the longest message
+    now = int(time.time())
+    with sqlite3.connect(stack.db, timeout=60) as db:
+        session = db.execute("SELECT id FROM sessions WHERE public_id = ?", (public_id,)).fetchone()[0]
+        db.executemany("INSERT INTO messages (session_id, sender, text, at) VALUES (?, 'visitor', ?, ?)",
+                       [(session, text, now)] * SLOW_MESSAGES)
+
+
+def slow_readers(stack, token):
+    """SLOW_ADDRESSES x SLOW_EACH connections that ask for the whole large
+    chat with a 1 KiB receive buffer and never read it."""
+    poll = request("GET", "/api/messages?after=0&wait=0", [("Authorization", "Bearer " + token)])
+    sockets = []
+    for address in range(SLOW_ADDRESSES):
+        for _ in range(SLOW_EACH):
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+            s.bind(("127.3.0.%d" % (address + 1), 0))
+            s.connect(("127.0.0.1", stack.port))
+            s.sendall(poll)
+            sockets.append(s)
+    return sockets
+
+
+def attack_stack(name):
+    """A stack on STACK_CPU, with the production threshold of free sessions.
+    Each sending session stands for many visitors, each far below the send
+    rate of one session: that rate is lifted."""
+    return Stack(name, {"ABRI_WORK_AFTER": str(WORK_AFTER), "ABRI_SEND_BURST": "1000000"}, cpus=STACK_CPU)
+
+
+def under_attack():
+    """The stack pinned to one core, as on a modest server, its clients on
+    the other. Other visitors' sends calm, then during each attack, each
+    attack on a stack of its own."""
+    if (os.cpu_count() or 1) < 2:
+        raise RuntimeError("under attack: the stack and its clients need a core each")
+    results = {}
+    with attack_stack("attack-flood") as stack:
+        visitors = open_sessions(stack, ATTACK_VISITORS, "attack-sessions")
+        results["calm"] = attack_sends(stack, visitors, "attack-calm")
+        create = write_requests("attack-flood.req", [request("POST", "/api/session",
+                                                             body={"postcode": "75011", "role": "victim"})])
+        before = stack.sql("SELECT count(*) FROM sessions")[0][0]
+        flood = subprocess.Popen(["taskset", "-c", CLIENT_CPU, LOAD, "rate", "-p", str(stack.port), "-f", create,
+                                  "-c", str(FLOOD_CONNECTIONS), "-a", "8", "-d", str(SECONDS + 2)],
+                                 stdout=subprocess.PIPE, text=True)
+        time.sleep(1)
+        results["flood"] = attack_sends(stack, visitors, "attack-flood")
+        summary = json.loads(flood.communicate(timeout=120)[0].strip().splitlines()[-1])
+        results["flood"]["attacker"] = {"requests": summary["completed"], "rps": round(summary["rps"]),
+                                        "status": summary["status"],
+                                        "sessions_created": stack.sql("SELECT count(*) FROM sessions")[0][0] - before}
+
+    with attack_stack("attack-slow") as stack:
+        visitors = open_sessions(stack, ATTACK_VISITORS, "attack-sessions")
+        reader_token, reader_id = visitors.pop()
+        fill_one_chat(stack, reader_id)
+        readers = slow_readers(stack, reader_token)
+        try:
+            time.sleep(1)  # the answers are being written, and stuck
+            results["slow_readers"] = attack_sends(stack, visitors, "attack-slow")
+            results["slow_readers"]["readers"] = len(readers)
+        finally:
+            for s in readers:
+                s.close()
+    return results
+
 # -- the run -----------------------------------------------------------------
 
 def main():
@@ -637,36 +739,38 @@ def main():
                            "open_files": resource.getrlimit(resource.RLIMIT_NOFILE)[1]},
                "settings": {"quick": QUICK, "connections": CONNECTIONS, "seconds_per_rate_run": SECONDS}}
 
-    say("0/7 the machine: raw SQLite commits")
+    say("0/8 the machine: raw SQLite commits")
     results["machine"]["sqlite_commits_per_s"] = machine_commits()
-    say("1/7 ceiling: minimal libfcgi program and static file behind the same nginx")
+    say("1/8 ceiling: minimal libfcgi program and static file behind the same nginx")
     results["ceiling"] = ceiling()
 
     with Stack("abri") as stack:
         # stack.sh says "ready" once each program has answered a request.
         results["idle_after_start"] = stack.memory()
-        say("2/7 send, synchronous=FULL (the default)")
+        say("2/8 send, synchronous=FULL (the default)")
         sessions = open_sessions(stack, 1000, "send-sessions")
         results["send_full"] = send_rate(stack, sessions, "send-full")
-        say("3/7 wake latency, one at a time")
+        say("3/8 wake latency, one at a time")
         results["wake"] = wake_latency(stack)
         operator = Operator(stack)
-        say("4/7 long-poll: %d visitors waiting at once" % WAITERS)
+        say("4/8 long-poll: %d visitors waiting at once" % WAITERS)
         results["long_poll"] = long_polls(stack, operator)
-        say("6/7 purge of %d expired sessions, sends running" % PURGE_SESSIONS)
+        say("6/8 purge of %d expired sessions, sends running" % PURGE_SESSIONS)
         results["purge"] = purge(stack, sessions)
-        say("5/7 idle footprint after the load")
+        say("5/8 idle footprint after the load")
         # Workers idle for 5 s leave and hand memory back (lib/limits.hpp).
         time.sleep(8)
         results["idle_after_load"] = stack.memory()
 
     with Stack("abri-normal", {"ABRI_SYNCHRONOUS": "NORMAL"}) as stack:
-        say("2/7 send, synchronous=NORMAL")
+        say("2/8 send, synchronous=NORMAL")
         sessions = open_sessions(stack, 1000, "send-sessions-normal")
         results["send_normal"] = send_rate(stack, sessions, "send-normal")
 
-    say("7/7 plain CGI: POST /api/session, a process per request")
+    say("7/8 plain CGI: POST /api/session, a process per request")
     results["cgi"] = plain_cgi()
+    say("8/8 under attack: slow readers, then a flood of new sessions, the stack on one core")
+    results["under_attack"] = under_attack()
     results["seconds"] = round(time.monotonic() - started, 1)
     with open(os.path.join(OUT, "results.json"), "w") as f:
         json.dump(results, f, indent=2)
@@ -690,6 +794,23 @@ def mem_text(m):
 def mem_ok(m, limit):
     a = m["abri"]
     return (a["together_mib"] if a["together_mib"] is not None else a["rss_sum_mib"]) < limit
+
+
+def attack_rows(r, row, met):
+    for key, label in (("calm", "under attack: sends, calm (1 core)"),
+                       ("slow_readers", "under attack: sends, %d slow readers" % (SLOW_ADDRESSES * SLOW_EACH)),
+                       ("flood", "under attack: sends, session flood")):
+        x = r[key]
+        worst = max(x["latency_ms"]["p99"], x["oldest_pending_ms"])  # a send held past the end counts
+        row(label, "p99 %.1f ms, %d req/s%s%s; %s" % (
+            x["latency_ms"]["p99"], x["rps"], ", %d errors" % x["errors"] if x["errors"] else "",
+            ", a send unanswered for %.0f ms" % x["oldest_pending_ms"] if x["oldest_pending_ms"] > 100 else "",
+            mem_text(x["memory"])), "",
+            "p99 < 100 ms, abri < 64 MiB: %s" % met(worst < 100 and not x["errors"] and mem_ok(x["memory"], 64)),
+            x["client"])
+    a = r["flood"]["attacker"]
+    row("under attack: the flood itself", "%d req/s, answers %s, %d sessions created" % (
+        a["rps"], a["status"], a["sessions_created"]))
 
 
 def table(r):
@@ -749,6 +870,11 @@ def table(r):
     x = r["cgi"]
     row("plain CGI: POST /api/session", "%d req/s" % x["rps"], "%.1f%% of ceiling" % (100 * x["rps"] / c4), "",
         x["client"])
+    attack_rows(r["under_attack"], row, met)
+    return render(rows)
+
+
+def render(rows):
     widths = [max(len(str(row_[i])) for row_ in rows + [HEAD]) for i in range(5)]
     lines = ["| " + " | ".join(str(v).ljust(w) for v, w in zip(HEAD, widths)) + " |",
              "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
@@ -756,11 +882,24 @@ def table(r):
     return "\n".join(lines)
 
 
+def attack_only():
+    """`bench.py under-attack`: that section alone, its rows of the table."""
+    os.makedirs(OUT, exist_ok=True)
+    result = under_attack()
+    with open(os.path.join(OUT, "under-attack.json"), "w") as f:
+        json.dump(result, f, indent=2)
+    rows = []
+    attack_rows(result, lambda measure, value, versus="", target="", client=None: rows.append(
+        (measure, value, versus, target, "%.0f%%" % (100 * client["share_of_one_core"]) if client else "")),
+        lambda ok: "met" if ok else "MISSED")
+    print(render(rows))
+
+
 HEAD = ("measure", "result", "vs ceiling", "target", "client CPU")
 
 if __name__ == "__main__":
     try:
-        main()
+        attack_only() if sys.argv[1:] == ["under-attack"] else main()
     except (RuntimeError, OSError, subprocess.CalledProcessError) as e:
         say("failed: %s" % e)
         sys.exit(1)

@@ -435,9 +435,15 @@ static int mode_rate(int argc, char **argv) {
     }
     const double elapsed = now_s() - start;
     if (bodies) fclose(bodies);
+    /* The oldest request still without an answer at the end: a latency
+     * that the samples never see when the server holds requests. */
+    double pending = 0;
+    for (int i = 0; i < conns; ++i) {
+        if (cs[i].req && now_s() - cs[i].started > pending) pending = now_s() - cs[i].started;
+    }
     printf("{\"mode\":\"rate\",\"connections\":%d,\"completed\":%ld,\"errors\":%ld,\"reconnects\":%ld,"
-           "\"seconds\":%.3f,\"rps\":%.1f,",
-           conns, completed, errors, reconnects, elapsed, (double)completed / elapsed);
+           "\"oldest_pending_ms\":%.1f,\"seconds\":%.3f,\"rps\":%.1f,",
+           conns, completed, errors, reconnects, pending * 1000, elapsed, (double)completed / elapsed);
     print_statuses();
     printf(",");
     print_latency("latency_ms", &lat);

@@ -122,8 +122,20 @@
     }
     var button = form.querySelector('button');
     button.disabled = true;
-    api('POST', '/api/session', { postcode: postcode, role: role.value }, null).then(function (r) {
+    var body = { postcode: postcode, role: role.value };
+    api('POST', '/api/session', body, null).then(function (r) {
+      // Flooded: the server asks this device for a second of work (js/work.js), then once again.
+      var work = r.status === 429 && r.data && r.data.error && r.data.error.work;
+      if (!work || !window.abriWork) return r;
+      setError('start-error', 'Un instant…');
+      return window.abriWork.solve(work).then(function (nonce) {
+        body.work_challenge = work.challenge;
+        body.work_nonce = nonce;
+        return api('POST', '/api/session', body, null);
+      });
+    }).then(function (r) {
       button.disabled = false;
+      setError('start-error', '');
       if (leaving) return;
       if (r.status === 201 && r.data && r.data.token) {
         openChat(r.data);
