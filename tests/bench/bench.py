@@ -578,8 +578,10 @@ def plain_cgi():
     stack = Stack(name)  # for its paths and its database
     conf = os.path.join(stack.prefix, "conf")
     run = os.path.join(stack.prefix, "run")
+    admin = os.path.join(stack.prefix, "admin")  # the admin listener's socket, as stack.sh makes it
     for d in (conf, run, os.path.join(stack.prefix, "log"), os.path.join(stack.prefix, "tmp")):
         os.makedirs(d, exist_ok=True)
+    os.makedirs(admin, mode=0o700, exist_ok=True)
     os.makedirs(os.path.dirname(stack.db), mode=0o700, exist_ok=True)
     user = ""
     if os.getuid() == 0:
@@ -588,7 +590,7 @@ def plain_cgi():
         user = "user www-data www-data;"
 
     def subst(text):
-        for key, value in (("@RUN@", run), ("@WWW@", os.path.join(ROOT, "www")), ("@CONF@", conf),
+        for key, value in (("@RUN@", run), ("@ADMIN@", admin), ("@WWW@", os.path.join(ROOT, "www")), ("@CONF@", conf),
                            ("@PREFIX@", stack.prefix), ("@PORT@", str(stack.port)), ("@USER@", user)):
             text = text.replace(key, value)
         return text.replace("rate=5r/s", "rate=100000r/s")
