@@ -485,9 +485,11 @@
     el.textContent = el.getAttribute('data-text') + (left > 0 ? WORDS.retryIn(left) : WORDS.retryingNow);
   }
 
-  // Back online: try now rather than at the end of the backoff. A running
-  // poll may be stuck on the dead network: it is replaced.
+  // The network changed: a running poll may hang on the old one, so it is
+  // replaced. Back online, the page catches up now rather than at the end
+  // of the backoff; gone offline, the notice shows now.
   window.addEventListener('online', function () { pollNow(conv); });
+  window.addEventListener('offline', function () { pollNow(conv); });
 
   /* ---------- sending: messages and the danger flag ---------- */
 
