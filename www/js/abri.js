@@ -80,7 +80,7 @@
     retryIn: function (s) { return ' Nouvelle tentative dans ' + s + ' s.'; },
     retryingNow: ' Nouvelle tentative…',
     dangerSent: 'Votre alerte est transmise à l’équipe.',
-    dangerPending: 'Votre alerte n’est pas encore transmise : elle partira dès que la connexion revient. N’attendez pas : appelez le 17.',
+    dangerPending: 'Votre alerte n’est pas encore transmise : elle repartira d’elle-même. N’attendez pas : appelez le 17.',
     resumeGone: 'La conversation précédente n’est plus disponible. Vous pouvez en commencer une nouvelle.',
     eraseFailed: 'La conversation n’a pas pu être effacée. Réessayez.',
     eraseOffline: 'La conversation n’a pas pu être effacée : la connexion est interrompue. Réessayez dans un instant.',
