@@ -121,6 +121,7 @@
   //   dangerWanted the person asked for help and the server has not said yes yet
   var conv = null;
   var ticker = null;              // the countdown's interval
+  var netNotice = '';             // the connection notice shown, without its countdown
 
   /* ---------- small helpers ---------- */
 
@@ -464,25 +465,21 @@
 
   // The connection notice, with a countdown to the next try that counts.
   function setNet(c, text) {
+    var was = netNotice;
+    netNotice = text;
     $('net').hidden = !text;
-    $('net-text').setAttribute('data-text', text);
     clearInterval(ticker);
     ticker = null;
-    if (!text) {
-      $('net-text').textContent = '';
-      $('net').removeAttribute('data-shown');
-      return;
-    }
-    if (!$('net').getAttribute('data-shown')) announce(text);
-    $('net').setAttribute('data-shown', '1');
+    $('net-text').textContent = '';
+    if (!text) return;
+    if (!was) announce(text);
     countdown(c);
     ticker = setInterval(function () { countdown(c); }, TICK_MS);
   }
 
   function countdown(c) {
-    var el = $('net-text');
     var left = c && c.retryAt ? Math.ceil((c.retryAt - Date.now()) / 1000) : 0;
-    el.textContent = el.getAttribute('data-text') + (left > 0 ? WORDS.retryIn(left) : WORDS.retryingNow);
+    $('net-text').textContent = netNotice + (left > 0 ? WORDS.retryIn(left) : WORDS.retryingNow);
   }
 
   // The network changed: a running poll may hang on the old one, so it is
