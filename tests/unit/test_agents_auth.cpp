@@ -142,14 +142,14 @@ BOOST_FIXTURE_TEST_CASE(unknown_names_are_kept_only_as_hashes, Fixture) {
 }
 
 BOOST_FIXTURE_TEST_CASE(disabled_account_cannot_log_in, Fixture) {
-    agents::disable(db, "alice");
+    agents::disable(db, "alice", 1000);
     BOOST_TEST(attempt(shared_gate(), "alice", kPassword, 1000) == 401);
 }
 
 BOOST_FIXTURE_TEST_CASE(disabling_ends_the_logins, Fixture) {
     const auto login = shared_gate().login(db, writer, "alice", kPassword, 1000);
     BOOST_TEST(auth::find(db, login.agent.login_hash, 1001).has_value());
-    agents::disable(db, "alice");
+    agents::disable(db, "alice", 1000);
     BOOST_TEST(!auth::find(db, login.agent.login_hash, 1001).has_value());
 }
 
