@@ -769,6 +769,7 @@ test('expired_session_is_said_plainly', async () => {
   await page.keyboard.press('Enter');
   await waitText(page.locator('#chat-state'), /expiré/, 'the expired state');
   check(!(await page.isVisible('#compose')), 'the message box is still offered');
+  check(!(await storedInBrowser(page)).session.length, 'the dead token is still kept in the tab');
   await axe(page, 'expired');
   await page.context().close();
 });
