@@ -110,8 +110,11 @@ http::Response send(app::App& app, const http::Request& request) {
             throw http::Error{409, "session_closed", "La conversation a été close par l'équipe qui vous répondait."};
         }
         if (client_id && messages::find_sent(db, session.id, *client_id, sent)) return;
-        visitor::admit_send(db, session, text.size(), now);
-        sent = messages::add(db, session.id, session.unit_id, "visitor", text, now, client_id);
+        visitor::admit_send(db, session, text.size(), app.config.send_burst, now);
+        // A held chat changes only its operator's view; a waiting one, its
+        // unit's queue (the preview, the unread count).
+        const std::int64_t queue_unit = session.state == "active" ? 0 : session.unit_id;
+        sent = messages::add(db, session.id, queue_unit, "visitor", text, now, client_id);
         visitor::touch(db, session.id, now);
     });
     return http::json(201, {{"id", sent.id}, {"at", sent.at}});

@@ -168,7 +168,8 @@ void claim(store::Db& db, std::int64_t agent_id, const Case& c, std::int64_t now
 messages::Sent reply(store::Db& db, std::int64_t agent_id, const Case& c, std::string_view text, std::int64_t now,
                      const std::optional<std::string>& client_id) {
     require_live_holder(agent_id, c);
-    return messages::add(db, c.id, c.unit_id, "agent", text, now, client_id);
+    // Only the holder's console and the person's page see it: no unit's queue changes.
+    return messages::add(db, c.id, 0, "agent", text, now, client_id);
 }
 
 void release(store::Db& db, std::int64_t agent_id, const Case& c, std::int64_t now) {

@@ -55,10 +55,11 @@ inline constexpr int kMaxFallbackChain = 16;                // units followed al
 inline constexpr int kErasedKeptSeconds = 10 * 60;          // an erased chat's notice for its operator
 inline constexpr int kPulsesKeptSeconds = 10 * 60;          // pulses only matter to polls waiting now
 
-// What one session may send (lib/messages.hpp): a burst, then one a
-// second; and in all. A person in danger types a lot; a script does not
-// get to fill the disk or the operators' screens.
-inline constexpr int kSendBurst = 10;
+// What one session may send (lib/visitor.hpp): a burst (ABRI_SEND_BURST;
+// a page back from a network drop sends what was typed meanwhile in a
+// row), then one a second; and in all. A person in danger types a lot; a
+// script does not get to fill the disk or the operators' screens.
+inline constexpr int kSendBurst = 20;
 inline constexpr int kSendIntervalSeconds = 1;
 inline constexpr std::int64_t kMaxSessionMessages = 2000;
 inline constexpr std::int64_t kMaxSessionBytes = 2 * 1024 * 1024;

@@ -27,7 +27,9 @@ struct Message {
 // operators' alone.
 bool visitor_sees(std::string_view kind);
 
-// A message typed by a person (visitor or agent). `client_id`, when given,
+// A message typed by a person (visitor or agent). Its pulse wakes the
+// session's polls and, unless `unit_id` is 0, the consoles of that unit
+// (whose queue shows the change). `client_id`, when given,
 // makes the send idempotent: a second one with the same id in the same
 // session stores nothing and returns the first one's id and time.
 struct Sent {

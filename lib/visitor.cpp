@@ -119,7 +119,7 @@ bool needs_touch(const Session& session, std::int64_t now) {
 
 void touch(store::Db& db, std::int64_t id, std::int64_t now) { store::Query(db, kTouch, now, id, now).run(); }
 
-void admit_send(store::Db& db, const Session& session, std::size_t bytes, std::int64_t now) {
+void admit_send(store::Db& db, const Session& session, std::size_t bytes, int burst, std::int64_t now) {
     store::Query state(db, kSendState, session.id);
     if (!state.next()) throw errors::session_expired();
     if (state.integer(1) >= limits::kMaxSessionMessages ||
@@ -130,7 +130,7 @@ void admit_send(store::Db& db, const Session& session, std::size_t bytes, std::i
     }
     // GCRA: the bucket is empty again at `tat`; a send may run a burst ahead.
     const std::int64_t tat = std::max(state.integer(0), now) + limits::kSendIntervalSeconds;
-    if (tat - now > static_cast<std::int64_t>(limits::kSendBurst) * limits::kSendIntervalSeconds) {
+    if (tat - now > static_cast<std::int64_t>(burst) * limits::kSendIntervalSeconds) {
         throw http::Error{429, "too_many_messages",
                           "Vous envoyez des messages très vite : attendez une seconde avant le suivant."};
     }

@@ -57,11 +57,11 @@ std::optional<Session> find_by_id(store::Db& db, std::int64_t id, std::int64_t n
 bool needs_touch(const Session& session, std::int64_t now);
 void touch(store::Db& db, std::int64_t id, std::int64_t now);
 
-// Whether the session may send `bytes` more now: a burst of
-// limits::kSendBurst, then one every limits::kSendIntervalSeconds, and
+// Whether the session may send `bytes` more now: `burst` sends in a row
+// (ABRI_SEND_BURST), then one every limits::kSendIntervalSeconds, and
 // limits::kMaxSessionMessages / kMaxSessionBytes in all. Counts the send;
 // 429 too_many_messages otherwise.
-void admit_send(store::Db& db, const Session& session, std::size_t bytes, std::int64_t now);
+void admit_send(store::Db& db, const Session& session, std::size_t bytes, int burst, std::int64_t now);
 
 // "Je suis en danger maintenant": flags the session for the operators
 // (once) with a `danger` system message both sides see.

@@ -63,7 +63,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         fuzz::require(clean && !input::is_blank(text) && length <= limits::kMaxTextChars,
                       "an invalid text was accepted");
         messages::Message message{1, "visitor", std::string(text), 0, ""};
-        const auto body = messages::to_json({message}).dump();
+        const auto body = messages::to_json(std::vector<messages::Message>{message}).dump();
         fuzz::require(nlohmann::json::parse(body)[0]["text"] == std::string(text), "a text that does not round-trip");
     } catch (const http::Error& e) {
         fuzz::require(e.status == 400 && e.code == "invalid_text", "a text error that is not 400 invalid_text");

@@ -18,6 +18,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BIN = os.environ.get("ABRI_BIN", os.path.join(ROOT, "bin"))
 
 
+# For tests whose senders write as fast as they can to measure something
+# else (a full disk, a crash, a purge): the send rate of one session
+# (ABRI_SEND_BURST, test_victims' SendLimits) would refuse them first.
+UNLIMITED_SENDS = {"ABRI_SEND_BURST": "1000000"}
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

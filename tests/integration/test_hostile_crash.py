@@ -10,7 +10,7 @@ import time
 import unittest
 
 from hostile import integrity, pid, restarted, wait_for
-from stack import Stack
+from stack import Stack, UNLIMITED_SENDS
 
 SENDERS = 8
 KILLS = 3
@@ -18,7 +18,7 @@ KILLS = 3
 
 class KilledMidBurst(unittest.TestCase):
     def test_every_acknowledged_message_survives_sigkill_of_the_programs(self):
-        with Stack() as stack:
+        with Stack(env=UNLIMITED_SENDS) as stack:
             tokens = [stack.open_session("75011")["token"] for _ in range(SENDERS)]
             acknowledged = {i: [] for i in range(SENDERS)}  # sender -> [(id, text)]
             refused = []

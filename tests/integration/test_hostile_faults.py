@@ -17,7 +17,7 @@ import unittest
 
 from hostile import filesystem_under_database, integrity, open_fds, pid, wait_for
 from operators import Operator
-from stack import Stack, StackCase
+from stack import Stack, StackCase, UNLIMITED_SENDS
 
 BIG = "é" * 2000  # 4000 bytes, the longest text
 
@@ -65,7 +65,7 @@ class DatabaseFull(unittest.TestCase):
     """The database on a 4 MiB tmpfs that another file fills to the last byte."""
 
     def setUp(self):
-        self.stack = Stack()
+        self.stack = Stack(env=UNLIMITED_SENDS)
         self.mounted = filesystem_under_database(self.stack, "tmpfs", 4)
         self.mount = self.mounted.__enter__()
         if self.mount is None:
@@ -316,3 +316,46 @@ class ClientsWhoLeave(StackCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class EraseWithAReaderOpen(StackCase):
+    """"Terminer et effacer" while something reads the database (the
+    README's backup command, a long report): the reader keeps old frames of
+    the write-ahead log, where the text still is. The erase never says
+    "done" (204) while a file of the database holds the text: it answers
+    503 erase_pending, and the program scrubs again on its own until the
+    reader lets go."""
+
+    def files_holding(self, marker):
+        held = []
+        for suffix in ("", "-wal", "-shm"):
+            path = self.stack.db + suffix
+            if os.path.exists(path):
+                with open(path, "rb") as f:
+                    if marker in f.read():
+                        held.append(os.path.basename(path))
+        return held
+
+    def test_erase_never_answers_204_with_text_left(self):
+        marker = "effacez-moi-%d" % time.monotonic_ns()
+        visitor = self.stack.open_session()
+        for i in range(5):
+            status, _, _ = self.stack.request("POST", "/api/messages", {"text": "%s %d" % (marker, i)},
+                                              token=visitor["token"])
+            self.assertEqual(status, 201)
+        reader = sqlite3.connect(self.stack.db, isolation_level=None, timeout=10)
+        try:
+            reader.execute("BEGIN")
+            reader.execute("SELECT count(*) FROM messages").fetchall()  # holds its snapshot
+            status, body, _ = self.stack.request("DELETE", "/api/session", token=visitor["token"])
+            if status == 204:
+                self.assertEqual(self.files_holding(marker.encode()), [])
+            else:
+                self.assertEqual((status, body["error"]["code"]), (503, "erase_pending"), body)
+                self.assertTrue(self.files_holding(marker.encode()), "503 although nothing was left")
+            # Erased for the person either way: the token is dead.
+            self.assertEqual(self.stack.request("GET", "/api/messages?wait=0", token=visitor["token"])[0], 401)
+        finally:
+            reader.close()
+        self.assertTrue(wait_for(lambda: not self.files_holding(marker.encode()), 15),
+                        "the text stayed in %s after the reader let go" % self.files_holding(marker.encode()))

@@ -282,3 +282,71 @@ class NginxOwnErrors(StackCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class HostileText(StackCase):
+    """Texts that would mislead whoever reads them later: terminal escapes
+    (C1 CSI, OSC) that clear or retitle the terminal showing an export,
+    right-to-left overrides that reverse a line of a report, separators
+    some readers break on, and padding that makes 16,000 characters pass
+    for 2,000. Each costs the attacker one request and is refused whole:
+    nothing of it is stored."""
+
+    REFUSED = {
+        "C1 CSI clears a terminal": "avant \u009b2J après",
+        "OSC retitles a terminal": "\u009d0;faux titre\u0007",
+        "ESC sequence": "\u001b[31mrouge",
+        "carriage return rewrites a line": "vrai\rfaux",
+        "right-to-left override": "payé \u202e0001 €",
+        "left-to-right isolate": "\u2066x\u2069",
+        "line separator": "une\u2028deux",
+        "padding past 2000 characters as sent": "A" * 2000 + " " * 14000,
+        "only spaces of other scripts": "\u00a0\u3000\u2003",
+    }
+
+    def test_misleading_texts_are_refused_from_visitors_and_operators(self):
+        visitor = self.stack.open_session()
+        operator = Operator(self.stack)
+        operator.poll()
+        self.assertEqual(operator.claim(visitor["session"])[0], 200)
+        for name, text in self.REFUSED.items():
+            with self.subTest(name):
+                sent = self.stack.request("POST", "/api/messages", {"text": text}, token=visitor["token"])
+                assert_error(self, sent, 400, "invalid_text")
+                assert_error(self, operator.say(visitor["session"], text), 400, "invalid_text")
+        stored = [m["text"] for m in self.stack.every_message(visitor["token"]) if m["from"] != "system"]
+        self.assertEqual(stored, [])
+
+    def test_right_to_left_text_and_2000_characters_are_accepted(self):
+        token = self.stack.open_session()["token"]
+        for text in ("مرحبا، أحتاج مساعدة", "é" * 2000, "ligne\n\tsuite"):
+            status, body, _ = self.stack.request("POST", "/api/messages", {"text": text}, token=token)
+            self.assertEqual(status, 201, body)
+
+
+class SendFlood(StackCase):
+    """One session sending as fast as it can: a burst (ABRI_SEND_BURST,
+    20), then one a second, each refusal a 429 that says what to do. The
+    attacker's 10,000 sends in 5 s become 20 stored messages; the person
+    in the next session sends as usual."""
+
+    def test_a_session_sending_in_a_loop_is_held_to_its_rate(self):
+        flooder = self.stack.open_session()["token"]
+        person = self.stack.open_session()["token"]
+        started = time.monotonic()
+        statuses = [self.stack.request("POST", "/api/messages", {"text": "spam %d" % i}, token=flooder)[0]
+                    for i in range(60)]
+        seconds = time.monotonic() - started
+        # The burst, plus one for each second the loop took.
+        self.assertEqual(statuses[:20], [201] * 20)
+        self.assertLessEqual(statuses.count(201), 20 + int(seconds) + 1, statuses)
+        self.assertEqual(set(statuses) - {201}, {429})
+        sent = self.stack.request("POST", "/api/messages", {"text": "x"}, token=flooder)
+        assert_error(self, sent, 429, "too_many_messages")
+        status, body, _ = self.stack.request("POST", "/api/messages", {"text": "Bonjour"}, token=person)
+        self.assertEqual(status, 201, body)
+        # A second later, one more goes through: a person is slowed, not cut off.
+        deadline = time.monotonic() + 5
+        while self.stack.request("POST", "/api/messages", {"text": "encore"}, token=flooder)[0] != 201:
+            self.assertLess(time.monotonic(), deadline, "the rate never let a send through again")
+            time.sleep(0.2)

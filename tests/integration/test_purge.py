@@ -9,7 +9,7 @@ import time
 import unittest
 
 from operators import Operator
-from stack import BIN, Stack
+from stack import BIN, Stack, UNLIMITED_SENDS
 
 
 def marker():
@@ -140,7 +140,7 @@ class PurgeLeavesNoTrace(unittest.TestCase):
 
 class PurgeUnderLoad(unittest.TestCase):
     def test_purging_100000_sessions_while_visitors_send_loses_nothing(self):
-        with Stack() as stack:
+        with Stack(env=UNLIMITED_SENDS) as stack:
             now = int(time.time())
             with sqlite3.connect(stack.db, timeout=30) as db:
                 unit = db.execute("SELECT id FROM units LIMIT 1").fetchone()[0]
