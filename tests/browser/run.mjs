@@ -756,6 +756,24 @@ test('finish_and_erase_deletes_the_session', async () => {
   await page.context().close();
 });
 
+test('erase_still_scrubbing_counts_as_erased_and_says_so', async () => {
+  const page = await newPage();
+  await openPage(page);
+  await startChat(page);
+  // A reader holding the log open is hard to stage here: answer as the server then does.
+  const words = 'La conversation est effacée et plus personne ne peut la lire ; ses dernières traces seront nettoyées.';
+  await page.route((u) => u.pathname === '/api/session', (route) => (route.request().method() === 'DELETE'
+    ? route.fulfill({ status: 503, contentType: 'application/json', body: JSON.stringify({ error: { code: 'erase_pending', message: words } }) })
+    : route.fallback()));
+  await page.click('#end');
+  await page.click('#end-yes');
+  await visible(page.locator('#ended'), 'the erased state');
+  await waitText(page.locator('#ended-pending'), /dernières traces/, 'the server\'s words');
+  check(!(await page.isVisible('#ended-server')), 'the page claims the server holds nothing any more');
+  check(!(await page.isVisible('#chat')) && !(await storedInBrowser(page)).session.length, 'the conversation is still on the page or in the tab');
+  await page.context().close();
+});
+
 test('expired_session_is_said_plainly', async () => {
   const page = await newPage();
   await openPage(page);

@@ -637,10 +637,15 @@
     api('DELETE', '/api/session', null, c).then(function (r) {
       $('end-yes').disabled = false;
       if (conv !== c) return;
-      // 401: the server already forgot it (expired or ended).
-      if (r.status === 204 || r.status === 401) {
+      // 401: the server already forgot it (expired or ended). 503
+      // erase_pending: nobody can read it any more, the server's files are
+      // scrubbed within moments; the page says so in the server's words.
+      var pending = r.status === 503 && r.data && r.data.error && r.data.error.code === 'erase_pending';
+      if (r.status === 204 || r.status === 401 || pending) {
         wipe();
         show('ended');
+        $('ended-server').hidden = pending;
+        setError('ended-pending', pending ? errorText(r, '') : '');
         $('ended-title').focus();
         announce($('ended-title').textContent);
       } else {
