@@ -62,7 +62,7 @@ async function startStandIn() {
 /* ---------- the operator side, through the operators' API ---------- */
 
 class Operator {
-  constructor() { this.cookie = ''; this.csrf = ''; this.cursor = null; }
+  constructor() { this.cookie = ''; this.csrf = ''; this.cursor = null; this.seen = []; }
 
   call(method, p, body) {
     return api(method, p, { body, headers: { Cookie: this.cookie, 'X-Abri-CSRF': this.csrf } });
@@ -87,19 +87,38 @@ class Operator {
   claim(session) { return this.expect('POST', `/api/agent/sessions/${encodeURIComponent(session)}/claim`, undefined, 200); }
   say(session, text) { return this.expect('POST', `/api/agent/sessions/${encodeURIComponent(session)}/messages`, { text }, 201); }
   close(session) { return this.expect('POST', `/api/agent/sessions/${encodeURIComponent(session)}/close`, undefined, 200); }
+  release(session) { return this.expect('POST', `/api/agent/sessions/${encodeURIComponent(session)}/release`, undefined, 200); }
+  transfer(session, unit) { return this.expect('POST', `/api/agent/sessions/${encodeURIComponent(session)}/transfer`, { unit }, 200); }
+  presence(status) { return this.expect('PUT', '/api/agent/presence', { status }, 200); }
+
+  // One events poll from the last cursor; every message it brings is kept in `seen`.
+  async events(wait) {
+    const q = this.cursor === null ? `?wait=${wait}` : `?after=${encodeURIComponent(this.cursor)}&wait=${wait}`;
+    const r = await this.call('GET', '/api/agent/events' + q);
+    if (r.status !== 200) throw new Error(`events: ${r.status} ${JSON.stringify(r.data)}`);
+    if (r.data.cursor !== undefined) this.cursor = r.data.cursor;
+    this.seen.push(...(r.data.messages || []));
+    return r.data;
+  }
 
   // Follows the operator's long-poll until a message of `session` matches.
   async waitMessage(session, match, what) {
     const until = Date.now() + STEP_MS;
     while (Date.now() < until) {
-      const q = this.cursor === null ? '?wait=2' : `?after=${encodeURIComponent(this.cursor)}&wait=2`;
-      const r = await this.call('GET', '/api/agent/events' + q);
-      if (r.status !== 200) throw new Error(`events: ${r.status} ${JSON.stringify(r.data)}`);
-      if (r.data.cursor !== undefined) this.cursor = r.data.cursor;
-      const found = (r.data.messages || []).find((m) => String(m.session) === String(session) && match(m));
+      const found = ((await this.events(2)).messages || []).find((m) => String(m.session) === String(session) && match(m));
       if (found) return found;
     }
     throw new Error(`the operator never saw ${what}`);
+  }
+
+  // Follows the long-poll until the queue entry of `session` matches.
+  async waitEntry(session, match, what) {
+    const until = Date.now() + STEP_MS;
+    while (Date.now() < until) {
+      const entry = ((await this.events(2)).queue || []).find((e) => String(e.session) === String(session));
+      if (entry && match(entry)) return entry;
+    }
+    throw new Error(`the operator's queue never showed ${what}`);
   }
 }
 
@@ -348,24 +367,31 @@ test('messages_are_rendered_as_text_never_html', async () => {
   await page.context().close();
 });
 
-test('no_cookie_and_no_web_storage_are_written', async () => {
+// What the browser keeps of a conversation: `session` lists the tab's
+// sessionStorage values; the rest counts what must stay empty.
+function storedInBrowser(page) {
+  return page.evaluate(async () => ({
+    cookie: document.cookie,
+    local: localStorage.length,
+    session: Object.keys(sessionStorage).map((k) => sessionStorage.getItem(k)),
+    idb: indexedDB.databases ? (await indexedDB.databases()).length : 0,
+    caches: (await caches.keys()).length,
+  }));
+}
+
+test('only_the_token_is_kept_in_the_tab', async () => {
   const page = await newPage();
-  const { op, session } = await chatWithOperator(page);
+  const { op, session, token } = await chatWithOperator(page);
   await page.fill('#text', 'Un message');
   await page.keyboard.press('Enter');
   await op.waitMessage(session, (m) => m.from === 'visitor', 'the message');
   await op.say(session, 'Réponse');
   await waitText(page.locator('#log'), /Réponse/, 'the reply');
-  const stored = await page.evaluate(async () => ({
-    cookie: document.cookie,
-    local: localStorage.length,
-    session: sessionStorage.length,
-    idb: indexedDB.databases ? (await indexedDB.databases()).length : 0,
-    caches: (await caches.keys()).length,
-  }));
+  const stored = await storedInBrowser(page);
   const cookies = await page.context().cookies();
   check(!cookies.length, `cookies: ${JSON.stringify(cookies)}`);
-  check(!stored.cookie && !stored.local && !stored.session && !stored.idb && !stored.caches, `stored: ${JSON.stringify(stored)}`);
+  check(!stored.cookie && !stored.local && !stored.idb && !stored.caches, `stored: ${JSON.stringify(stored)}`);
+  check(stored.session.length === 1 && stored.session[0] === token, `sessionStorage holds ${stored.session.length} values, not just the token`);
   const origin = (await page.context().storageState()).origins;
   check(!origin.length, `storage state: ${JSON.stringify(origin)}`);
   await page.context().close();
@@ -476,21 +502,221 @@ test('shift_in_typing_does_not_count_towards_quick_exit', async () => {
   await page.context().close();
 });
 
-test('bfcache_restore_blanks_the_page_and_leaves_again', async () => {
+const ENDS = ['left', 'quick_exit'];   // the kinds of system message that say the person went
+
+test('reload_mid_chat_brings_the_history_back_and_the_operator_sees_no_leave', async () => {
   const page = await newPage();
-  const { op, session } = await chatWithOperator(page);
-  await page.evaluate(() => window.dispatchEvent(new PageTransitionEvent('pageshow', { persisted: true })));
-  await landedOnNeutral(page);
-  await op.waitMessage(session, (m) => m.from === 'system' && /rapide|urgence|quick/i.test(m.text), 'the leave message');
+  const { op, session, token } = await chatWithOperator(page);
+  await page.fill('#text', 'Avant le rechargement');
+  await page.keyboard.press('Enter');
+  await op.waitMessage(session, (m) => m.from === 'visitor', 'the first message');
+  await op.say(session, 'Réponse avant le rechargement');
+  await waitText(page.locator('#log'), /Réponse avant/, 'the reply');
+  const before = await page.locator('#log li').count();
+  let newSessions = 0;
+  let leaves = 0;
+  page.on('request', (r) => {
+    const p = new URL(r.url()).pathname;
+    if (p === '/api/session' && r.method() === 'POST') newSessions += 1;
+    if (p === '/api/session/leave') leaves += 1;
+  });
+  const resumed = page.waitForRequest((r) => /\/api\/messages\?after=0&/.test(r.url()));
+  await page.reload();
+  check((await resumed).headers().authorization === `Bearer ${token}`, 'the resumed page does not use the same token');
+  await waitText(page.locator('#log'), /Avant le rechargement[\s\S]*Réponse avant/, 'the history after the reload');
+  await waitText(page.locator('#chat-state'), /en ligne/, 'the active state after the reload');
+  check(await page.locator('#log li').count() === before, `${before} messages before the reload, ${await page.locator('#log li').count()} after`);
+  check(!(await page.isVisible('#start')), 'the form came back');
+  await page.fill('#text', 'Après le rechargement');
+  await page.keyboard.press('Enter');
+  await op.waitMessage(session, (m) => m.from === 'visitor' && m.text === 'Après le rechargement', 'the message after the reload');
+  await op.say(session, 'Toujours là');
+  await waitText(page.locator('#log'), /Toujours là/, 'a reply after the reload');
+  check(!newSessions && !leaves, `${newSessions} new sessions and ${leaves} leave calls`);
+  const ended = op.seen.filter((m) => String(m.session) === String(session) && ENDS.includes(m.kind));
+  check(!ended.length, `the operator was told the person left: ${JSON.stringify(ended)}`);
+  await axe(page, 'resumed');
   await page.context().close();
 });
 
-test('closing_the_tab_tells_the_operator', async () => {
+test('quick_exit_after_a_reload_leaves_nothing', async () => {
+  const page = await newPage();
+  await page.goto(standIn.startUrl);
+  const { op, session, token } = await chatWithOperator(page);
+  await op.say(session, 'Message secret de l’équipe');
+  await waitText(page.locator('#log'), /secret/, 'the reply');
+  await page.reload();
+  await waitText(page.locator('#log'), /secret/, 'the reply after the reload');
+  await page.click('#exit');
+  await landedOnNeutral(page);
+  await op.waitMessage(session, (m) => m.kind === 'quick_exit', 'the quick-exit message');
+  check((await api('GET', '/api/messages?after=0&wait=0', { token })).status === 401, 'the token still works after leaving');
+  await page.goBack({ timeout: STEP_MS }).catch(() => null);
+  await page.waitForLoadState('domcontentloaded');
+  check(page.url() === standIn.startUrl, `Back went to ${page.url()}`);
+  check(!/secret|Vous écrivez/.test(await page.evaluate(() => document.body.innerText)), 'the chat is visible after Back');
+  // Typing the page's address again in the same tab: the form, nothing kept.
+  let polls = 0;
+  page.on('request', (r) => { if (new URL(r.url()).pathname === '/api/messages') polls += 1; });
+  await openPage(page);
+  const stored = await storedInBrowser(page);
+  check(!stored.session.length && !stored.local && !stored.cookie, `the tab kept: ${JSON.stringify(stored)}`);
+  check(!polls && !(await page.isVisible('#chat')), 'the page tried to resume the conversation');
+  await page.context().close();
+});
+
+test('bfcache_restore_catches_up_without_leaving', async () => {
   const page = await newPage();
   const { op, session } = await chatWithOperator(page);
-  await page.close({ runBeforeUnload: true });
-  await op.waitMessage(session, (m) => m.from === 'system' && /quitt|parti|left/i.test(m.text), 'the leave message');
+  await page.evaluate(() => {
+    window.dispatchEvent(new PageTransitionEvent('pagehide', { persisted: true }));
+    window.dispatchEvent(new PageTransitionEvent('pageshow', { persisted: true }));
+  });
+  await op.say(session, 'Après le retour');
+  await waitText(page.locator('#log'), /Après le retour/, 'a reply after the restore');
+  check(page.url().startsWith(BASE), `left for ${page.url()}`);
+  const ended = op.seen.filter((m) => String(m.session) === String(session) && ENDS.includes(m.kind));
+  check(!ended.length, `the operator was told the person left: ${JSON.stringify(ended)}`);
   await page.context().close();
+});
+
+const NUMBERS = ['tel:17', 'tel:112', 'sms:114', 'tel:3919'];
+
+test('nobody_on_duty_says_so_with_the_numbers_until_someone_is', async () => {
+  const op = await new Operator().login();
+  await op.presence('away');
+  try {
+    const page = await newPage();
+    await openPage(page);
+    const s = await startChat(page);
+    await visible(page.locator('#off-duty'), 'the nobody-on-duty notice');
+    await waitText(page.locator('#off-duty'), /Personne ne peut vous répondre[\s\S]*dès qu/, 'the notice\'s words');
+    const links = await page.locator('#off-duty a').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+    check(NUMBERS.every((n) => links.includes(n)), `the notice links to ${links.join(', ')}`);
+    check(/24\s*h\/24/.test(await textOf(page, '#off-duty')), 'the notice does not say 3919 answers day and night');
+    const top = await page.evaluate(() => document.getElementById('off-duty').getBoundingClientRect().top
+      < document.getElementById('log').getBoundingClientRect().top);
+    check(top, 'the notice is not above the conversation');
+    await axe(page, 'off duty');
+    await shots(page, 'off-duty');
+    await op.presence('available');
+    await op.events(0);
+    await hidden(page.locator('#off-duty'), 'the notice once an operator is on duty');
+    check(s.session, 'no session');
+  } finally {
+    await op.presence('available');
+  }
+  const page = await newPage();
+  await openPage(page);
+  await op.events(0);
+  await startChat(page);
+  await waitText(page.locator('#chat-state'), /attente/, 'the waiting state');
+  check(!(await page.isVisible('#off-duty')), 'the notice is shown while an operator is on duty');
+  await page.context().close();
+});
+
+test('network_cut_of_40_s_catches_up_in_3_s_and_sends_the_offline_message_once', async () => {
+  const page = await newPage();
+  const { op, session, token } = await chatWithOperator(page);
+  const cutAt = Date.now();
+  await page.context().setOffline(true);
+  await visible(page.locator('#net'), 'the connection notice');
+  await visible(page.locator('#net-retry'), 'the retry button');
+  // The countdown counts: within a few seconds it shows N s then N-1 s.
+  const counts = [];
+  for (const until = Date.now() + 6000; Date.now() < until;) {
+    const m = /dans (\d+) s/.exec(await textOf(page, '#net-text'));
+    if (m && Number(m[1]) !== counts[counts.length - 1]) counts.push(Number(m[1]));
+    if (counts.some((n, i) => i && counts[i - 1] === n + 1)) break;
+    await page.waitForTimeout(200);
+  }
+  check(counts.some((n, i) => i && counts[i - 1] === n + 1), `the countdown read ${counts.join(', ')} s`);
+  await page.fill('#text', 'Écrit pendant la coupure');
+  await page.keyboard.press('Enter');
+  await waitText(page.locator('#log li.pending'), /pas encore envoyé/, 'the unsent mark');
+  check(/Écrit pendant la coupure/.test(await textOf(page, '#log li.pending')), 'the unsent message is not shown');
+  await op.say(session, 'Réponse pendant la coupure');
+  await page.waitForTimeout(Math.max(0, cutAt + 40000 - Date.now()));   // the cut lasts 40 s: the scenario, not a wait for a result
+  await page.context().setOffline(false);
+  const back = Date.now();
+  const caughtUp = async () => /Réponse pendant la coupure/.test(await textOf(page, '#log'))
+    && !(await page.locator('#log li.pending').count()) && !(await page.isVisible('#net'));
+  while (!(await caughtUp()) && Date.now() - back < STEP_MS) await page.waitForTimeout(100);
+  const took = Date.now() - back;
+  check(took < 3000, `the page caught up ${took} ms after the network came back`);
+  await op.waitMessage(session, (m) => m.from === 'visitor' && m.text === 'Écrit pendant la coupure', 'the offline message');
+  const all = (await api('GET', '/api/messages?after=0&wait=0', { token })).data.messages;
+  const copies = all.filter((m) => m.from === 'visitor' && m.text === 'Écrit pendant la coupure').length;
+  check(copies === 1, `the offline message arrived ${copies} times`);
+  check((await page.locator('#log li', { hasText: 'Écrit pendant la coupure' }).count()) === 1, 'the page shows the message twice');
+  await page.context().close();
+});
+
+test('a_transfer_updates_the_unit_in_the_header', async () => {
+  const page = await newPage();
+  const { op, session, unit } = await chatWithOperator(page);
+  const units = (await op.expect('GET', '/api/agent/units', undefined, 200)).units;
+  const other = units.find((u) => u.name !== unit.name);
+  check(other, `the demo operator has no second unit: ${JSON.stringify(units)}`);
+  await op.transfer(session, other.code);
+  await waitText(page.locator('#unit-name'), new RegExp(`^${other.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`), 'the new unit in the header');
+  check((await textOf(page, '#unit-kind')) === (other.kind === 'police' ? 'Police nationale' : 'Gendarmerie nationale'), 'the kind of the new unit is not shown');
+  await waitText(page.locator('#log'), /confiée à une autre équipe/, 'the transfer worded by the page');
+  await waitText(page.locator('#chat-state'), /attente/, 'the waiting state after the transfer');
+  await page.context().close();
+});
+
+test('a_release_says_another_member_will_answer', async () => {
+  const page = await newPage();
+  const { op, session } = await chatWithOperator(page);
+  await op.release(session);
+  await waitText(page.locator('#log'), /Une autre personne de l’équipe va vous répondre/, 'the release worded by the page');
+  await waitText(page.locator('#chat-state'), /attente/, 'the waiting state after the release');
+  await page.context().close();
+});
+
+test('danger_button_advises_at_once_and_flags_the_conversation', async () => {
+  const page = await newPage();
+  const op = await new Operator().login();
+  await openPage(page);
+  const s = await startChat(page);
+  // The flag's answer is held back: the advice must not wait for it.
+  let release;
+  const held = new Promise((ok) => { release = ok; });
+  await page.route((u) => u.pathname === '/api/session/danger', async (route) => { await held; await route.continue(); });
+  await page.click('#danger');
+  await visible(page.locator('#danger-advice'), 'the advice before the server answered');
+  const advice = await textOf(page, '#danger-advice');
+  check(/17/.test(advice) && /SMS au 114/.test(advice) && /dangereux de parler/.test(advice), `the advice reads ${JSON.stringify(advice)}`);
+  check(await page.evaluate(() => document.activeElement.id) === 'danger-title', 'focus did not move to the advice');
+  const links = await page.locator('#danger-advice a').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+  check(links.includes('tel:17') && links.includes('sms:114'), `the advice links to ${links.join(', ')}`);
+  release();
+  await waitText(page.locator('#danger-status'), /transmise à l’équipe/, 'the flag acknowledged');
+  const entry = await op.waitEntry(s.session, (e) => e.danger === true, 'danger true');
+  check(entry.danger === true, 'not flagged');
+  await waitText(page.locator('#log'), /en danger maintenant/, 'the danger message worded by the page');
+  await axe(page, 'danger');
+  await shots(page, 'danger');
+  await page.context().close();
+});
+
+test('a_witness_gets_an_intro_and_a_hint_of_their_own', async () => {
+  const page = await newPage();
+  await openPage(page);
+  await startChat(page, { role: 'witness' });
+  await waitText(page.locator('#role-intro'), /témoin/, 'the witness intro');
+  const hint = await textOf(page, '#role-hint');
+  check(/vu ou entendu/.test(hint) && /où/.test(hint) && /quand/.test(hint) && /danger maintenant/.test(hint), `the hint reads ${JSON.stringify(hint)}`);
+  check(/role-hint/.test(await page.getAttribute('#text', 'aria-describedby')), 'the hint is not tied to the message box');
+  await axe(page, 'witness');
+  await page.context().close();
+  const victim = await newPage();
+  await openPage(victim);
+  await startChat(victim, { role: 'victim' });
+  await waitText(victim.locator('#chat-state'), /attente/, 'the waiting state');
+  check(!(await victim.isVisible('#role-intro')) && !(await victim.isVisible('#role-hint')), 'a victim gets the witness\'s words');
+  await victim.context().close();
 });
 
 test('operator_closing_shows_the_end', async () => {
@@ -530,6 +756,24 @@ test('finish_and_erase_deletes_the_session', async () => {
   await page.context().close();
 });
 
+test('erase_still_scrubbing_counts_as_erased_and_says_so', async () => {
+  const page = await newPage();
+  await openPage(page);
+  await startChat(page);
+  // A reader holding the log open is hard to stage here: answer as the server then does.
+  const words = 'La conversation est effacée et plus personne ne peut la lire ; ses dernières traces seront nettoyées.';
+  await page.route((u) => u.pathname === '/api/session', (route) => (route.request().method() === 'DELETE'
+    ? route.fulfill({ status: 503, contentType: 'application/json', body: JSON.stringify({ error: { code: 'erase_pending', message: words } }) })
+    : route.fallback()));
+  await page.click('#end');
+  await page.click('#end-yes');
+  await visible(page.locator('#ended'), 'the erased state');
+  await waitText(page.locator('#ended-pending'), /dernières traces/, 'the server\'s words');
+  check(!(await page.isVisible('#ended-server')), 'the page claims the server holds nothing any more');
+  check(!(await page.isVisible('#chat')) && !(await storedInBrowser(page)).session.length, 'the conversation is still on the page or in the tab');
+  await page.context().close();
+});
+
 test('expired_session_is_said_plainly', async () => {
   const page = await newPage();
   await openPage(page);
@@ -543,6 +787,7 @@ test('expired_session_is_said_plainly', async () => {
   await page.keyboard.press('Enter');
   await waitText(page.locator('#chat-state'), /expiré/, 'the expired state');
   check(!(await page.isVisible('#compose')), 'the message box is still offered');
+  check(!(await storedInBrowser(page)).session.length, 'the dead token is still kept in the tab');
   await axe(page, 'expired');
   await page.context().close();
 });
@@ -583,7 +828,14 @@ test('keyboard_alone_reaches_the_chat', async () => {
   const session = (await (await answer).json()).session;
   await visible(page.locator('#chat'), 'the chat');
   check(await page.evaluate(() => document.activeElement.id) === 'chat-title', 'focus did not move to the chat');
-  await page.keyboard.press('Tab');
+  // From the title, Tab reaches the message box, through the numbers of
+  // the nobody-on-duty notice when it is shown.
+  for (let i = 0; i < 5; i++) {
+    await page.keyboard.press('Tab');
+    const at = await page.evaluate(() => ({ id: document.activeElement.id, notice: !!document.activeElement.closest('#off-duty') }));
+    if (at.id === 'text') break;
+    check(at.notice, `Tab from the title went to ${JSON.stringify(at)} before the message box`);
+  }
   check(await page.evaluate(() => document.activeElement.id) === 'text', 'Tab from the title does not reach the message box');
   await page.keyboard.type('Au clavier');
   await page.keyboard.press('Enter');

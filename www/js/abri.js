@@ -3,56 +3,125 @@
  *
  * One page, three steps (form, chat, erased) shown and hidden in place:
  * no navigation, no pushState, no hash, so the browser's history gains no
- * entry. Nothing is stored in the browser: the session token lives in the
- * `conv` object only, and forget() drops it with everything else.
- * Messages are rendered with textContent, never as HTML.
+ * entry. Messages are rendered with textContent, never as HTML.
+ *
+ * What the browser keeps: the session token, and nothing else, in this
+ * tab's sessionStorage, so that a reload or a tab the phone discarded
+ * resumes the same conversation (GET /api/messages?after=0). No message
+ * text is ever stored; no cookie, localStorage or IndexedDB is used. The
+ * quick exit, "Terminer et effacer" and a dead token remove the token from
+ * the tab before anything else; closing the tab drops it too.
  *
  * The quick exit (red link, skip link, or Shift pressed alone three times)
  * blanks the page, tells the server (keepalive), and replaces this page in
  * the history with the neutral site. See README.md, "The victims' page".
  *
- * Plain ES5 on purpose: it must run on old phones without a build step.
+ * Every visible word the script writes is in WORDS below, so that the page
+ * can be translated from one place. Plain ES5 on purpose: it must run on
+ * old phones without a build step.
  */
 (function () {
   'use strict';
 
   // Limits and timings, in one place.
   var POLL_WAIT_S = 25;          // long-poll wait asked of the server (contract: at most 30)
+  var POLL_WAIT_OFF_DUTY_S = 10; // shorter while nobody is on duty: the notice leaves soon after someone is
   var POLL_TIMEOUT_MS = 40000;   // a poll that outlives its wait is dead: abort it
   var POLL_MIN_GAP_MS = 1000;    // an empty answer faster than this delays the next poll
   var BACKOFF_MIN_MS = 1000;     // first retry after a network failure
-  var BACKOFF_MAX_MS = 30000;    // retries never wait longer than this
+  var BACKOFF_MAX_MS = 4000;     // retries never wait longer: the page catches up in seconds
+  var TICK_MS = 1000;            // the retry countdown counts in seconds
   var SHIFT_PRESSES = 3;         // Shift presses that trigger the quick exit
   var SHIFT_GAP_MS = 2000;       // longest pause between two of them
   var SLOW_LEAVE_MS = 400;       // without fetch keepalive, wait this long for the leave call
+  var TOKEN_KEY = 'abri';        // the sessionStorage key of the token, the only thing kept
   var POSTCODE = /^[0-9]{5}$/;
 
-  var KIND = { police: 'Police nationale', gendarmerie: 'Gendarmerie nationale' };
-  var WHO = { police: 'Police', gendarmerie: 'Gendarmerie' };
-  var STATE_TEXT = {
-    waiting: 'En attente d’une personne de l’équipe. Vous pouvez déjà écrire : votre message sera lu dès qu’elle vous rejoint.',
-    active: 'Une personne de l’équipe est en ligne avec vous.',
-    closed: 'La conversation est terminée par l’équipe. Vous pouvez encore la relire, puis l’effacer.',
-    expired: 'La conversation a expiré. Vous pouvez encore la relire, puis l’effacer.'
+  // The page's own words. System messages are worded from their `kind`,
+  // never from the server's French text (used only for a kind this page
+  // does not know yet).
+  var WORDS = {
+    unitKind: { police: 'Police nationale', gendarmerie: 'Gendarmerie nationale' },
+    who: { police: 'Police', gendarmerie: 'Gendarmerie' },
+    whoTeam: 'Équipe',
+    whoYou: 'Vous',
+    nearestUnit: 'l’équipe la plus proche',
+    fromTeam: 'Message de l’équipe : ',
+    state: {
+      resuming: 'Reprise de la conversation…',
+      waiting: 'En attente d’une personne de l’équipe. Vous pouvez déjà écrire : votre message sera lu dès qu’elle vous rejoint.',
+      active: 'Une personne de l’équipe est en ligne avec vous.',
+      closed: 'La conversation est terminée par l’équipe. Vous pouvez encore la relire, puis l’effacer.',
+      expired: 'La conversation a expiré. Vous pouvez encore la relire, puis l’effacer.'
+    },
+    system: {
+      claimed: 'Une personne de l’équipe a rejoint la conversation.',
+      released: 'La personne qui vous répondait n’est plus disponible. Une autre personne de l’équipe va vous répondre : vous pouvez continuer à écrire.',
+      transferred: 'Votre conversation est confiée à une autre équipe, qui va vous répondre. Vos messages la suivent.',
+      escalated: 'Personne n’était disponible dans la première équipe : votre conversation est confiée à une équipe disponible, qui va vous répondre.',
+      closed: 'L’équipe a terminé la conversation.',
+      danger: 'Vous avez signalé que vous êtes en danger maintenant. L’équipe est prévenue.'
+    },
+    intro: {
+      victim: '',
+      witness: 'Merci d’écrire. Vous êtes témoin : ce que vous savez peut aider une personne en danger, même si vous n’êtes pas sûr·e.'
+    },
+    roleHint: {
+      victim: '',
+      witness: 'Ce qui aide l’équipe : ce que vous avez vu ou entendu, où, quand, et si quelqu’un est en danger maintenant.'
+    },
+    end: 'Terminer et effacer la conversation',
+    endOver: 'Effacer la conversation',
+    sending: ' — envoi…',
+    notSent: ' — pas encore envoyé',
+    emptyText: 'Écrivez un message avant de l’envoyer.',
+    textRefused: 'Le message n’est pas parti. Réessayez.',
+    netLost: 'La connexion est interrompue. Vos messages déjà envoyés sont conservés ; ceux que vous écrivez partiront dès son retour.',
+    retryIn: function (s) { return ' Nouvelle tentative dans ' + s + ' s.'; },
+    retryingNow: ' Nouvelle tentative…',
+    dangerSent: 'Votre alerte est transmise à l’équipe.',
+    dangerPending: 'Votre alerte n’est pas encore transmise : elle repartira d’elle-même. N’attendez pas : appelez le 17.',
+    resumeGone: 'La conversation précédente n’est plus disponible. Vous pouvez en commencer une nouvelle.',
+    eraseFailed: 'La conversation n’a pas pu être effacée. Réessayez.',
+    eraseOffline: 'La conversation n’a pas pu être effacée : la connexion est interrompue. Réessayez dans un instant.',
+    noRole: 'Indiquez si vous subissez les violences ou si vous en êtes témoin.',
+    postcodeShape: 'Le code postal doit avoir 5 chiffres, par exemple 75011.',
+    postcodeMissing: 'Indiquez le code postal du lieu où vous êtes.',
+    postcodeUnknown: 'Ce code postal n’est pas reconnu.',
+    shiftLeft: function (n) { return 'Touche Maj : encore ' + n + ' fois pour quitter ce site.'; },
+    shiftCancelled: 'Sortie rapide annulée.',
+    loading: 'Chargement…',
+    netDown: 'Il est impossible de joindre le service. Vérifiez votre connexion et réessayez. En cas de danger, appelez le 17 ou envoyez un SMS au 114.'
   };
-  var NET_DOWN = 'Il est impossible de joindre le service. Vérifiez votre connexion et réessayez. En cas de danger, appelez le 17 ou envoyez un SMS au 114.';
 
   function $(id) { return document.getElementById(id); }
 
   var exitUrl = $('exit').href;   // configured in index.html, nowhere else
   var hasKeepalive = typeof Request === 'function' && 'keepalive' in Request.prototype;
   var leaving = false;            // the quick exit has started: nothing renders any more
+  var sentCount = 0;              // makes each client_id of this tab unique
 
-  // The one conversation, or null. Every field is dropped by forget().
-  //   token   bearer token, in memory only
-  //   kind    'police' | 'gendarmerie'
-  //   lastId  highest message id received from the long-poll
-  //   seen    ids already on the page (own messages arrive twice)
-  //   state   'waiting' | 'active' | 'closed' | 'expired'
-  //   ctrl    AbortController of the running poll
-  //   timer   pending retry or poll timer
+  // The one conversation, or null. Every field is dropped by wipe().
+  //   token    bearer token (also in sessionStorage, see storeToken)
+  //   kind     'police' | 'gendarmerie', of the unit answering now
+  //   unitName name of the unit answering now
+  //   lastId   highest message id received from the long-poll
+  //   seen     ids already on the page (own messages arrive twice)
+  //   state    'resuming' | 'waiting' | 'active' | 'closed' | 'expired'
+  //   synced   the last poll succeeded: the next one may wait on the server
+  //   onDuty   false when the server said nobody can answer now
+  //   resumed  opened from a stored token, not from the form
+  //   caughtUp the whole history is on the page
+  //   ctrl     AbortController of the running poll
+  //   timer    pending retry or poll timer
+  //   retryAt  when the pending retry fires (for the countdown), or 0
   //   failures consecutive failed polls, for the backoff
+  //   outbox   typed messages not yet acknowledged: {clientId, text, li}
+  //   sending  a message or the danger flag is on its way (one at a time)
+  //   dangerWanted the person asked for help and the server has not said yes yet
   var conv = null;
+  var ticker = null;              // the countdown's interval
+  var netNotice = '';             // the connection notice shown, without its countdown
 
   /* ---------- small helpers ---------- */
 
@@ -97,6 +166,22 @@
     });
   }
 
+  /* ---------- the token kept in the tab ---------- */
+
+  // sessionStorage belongs to this tab alone and dies with it. A browser
+  // that refuses it (some private modes) simply does not resume.
+  function storeToken(token) {
+    try { sessionStorage.setItem(TOKEN_KEY, token); } catch (e) { /* no resume */ }
+  }
+
+  function storedToken() {
+    try { return sessionStorage.getItem(TOKEN_KEY); } catch (e) { return null; }
+  }
+
+  function forgetToken() {
+    try { sessionStorage.removeItem(TOKEN_KEY); } catch (e) { /* nothing kept */ }
+  }
+
   /* ---------- step 1: the form ---------- */
 
   function startSubmit(e) {
@@ -107,10 +192,10 @@
     var postcode = input.value.replace(/\s+/g, '');
     var bad = false;
     setError('start-error', '');
-    setError('role-error', role ? '' : 'Indiquez si vous subissez les violences ou si vous en êtes témoin.');
+    setError('role-error', role ? '' : WORDS.noRole);
     if (!role) bad = true;
     if (!POSTCODE.test(postcode)) {
-      showPostcodeError(postcode ? 'Le code postal doit avoir 5 chiffres, par exemple 75011.' : 'Indiquez le code postal du lieu où vous êtes.');
+      showPostcodeError(postcode ? WORDS.postcodeShape : WORDS.postcodeMissing);
       if (!bad) input.focus();
       bad = true;
     } else {
@@ -138,16 +223,18 @@
       setError('start-error', '');
       if (leaving) return;
       if (r.status === 201 && r.data && r.data.token) {
-        openChat(r.data);
+        storeToken(r.data.token);
+        openChat(r.data.token, false);
+        takeNews(conv, r.data);
       } else if (r.data && r.data.error && r.data.error.code === 'invalid_postcode') {
-        showPostcodeError(errorText(r, 'Ce code postal n’est pas reconnu.'));
+        showPostcodeError(errorText(r, WORDS.postcodeUnknown));
         input.focus();
       } else {
-        setError('start-error', errorText(r, NET_DOWN));
+        setError('start-error', errorText(r, WORDS.netDown));
       }
     }, function () {
       button.disabled = false;
-      if (!leaving) setError('start-error', NET_DOWN);
+      if (!leaving) setError('start-error', WORDS.netDown);
     });
   }
 
@@ -166,22 +253,58 @@
 
   /* ---------- step 2: the chat ---------- */
 
-  function openChat(d) {
+  // Shows the chat for `token`; `resumed` when it comes from the tab's
+  // storage. The first poll (after=0, no wait) brings state, unit and history.
+  function openChat(token, resumed) {
     conv = {
-      token: d.token, kind: d.unit && d.unit.kind, lastId: 0, seen: {},
-      state: '', ctrl: null, timer: null, failures: 0
+      token: token, kind: '', unitName: '', lastId: 0, seen: {}, state: '',
+      synced: false, onDuty: true, resumed: resumed, caughtUp: false, ctrl: null, timer: null,
+      retryAt: 0, failures: 0, outbox: [], sending: false, dangerWanted: false
     };
     resetForm();   // the postcode leaves the page too
-    $('unit-name').textContent = (d.unit && d.unit.name) || 'l’équipe la plus proche';
-    $('unit-kind').textContent = KIND[conv.kind] || '';
+    showUnit(conv, null);
     $('log').textContent = '';
     $('text').value = '';
     setError('text-error', '');
+    setOnDuty(conv, true);
+    setRole('');
+    $('danger-advice').hidden = true;
     hideConfirm();
     show('chat');
-    setState(conv, 'waiting');
+    setState(conv, resumed ? 'resuming' : 'waiting');
     $('chat-title').focus();
     poll(conv);
+  }
+
+  // What every answer about the session says besides messages: the unit
+  // answering now, whether anyone is on duty, the role, the danger flag.
+  function takeNews(c, d) {
+    if (conv !== c || !d) return;
+    if (d.unit) showUnit(c, d.unit);
+    if (typeof d.on_duty === 'boolean') setOnDuty(c, d.on_duty);
+    if (d.role) setRole(d.role);
+    if (d.danger === true && $('danger-advice').hidden) showDangerAdvice(false);
+  }
+
+  function showUnit(c, unit) {
+    c.kind = (unit && unit.kind) || c.kind;
+    c.unitName = (unit && unit.name) || c.unitName;
+    $('unit-name').textContent = c.unitName || WORDS.nearestUnit;
+    $('unit-kind').textContent = WORDS.unitKind[c.kind] || '';
+  }
+
+  function setOnDuty(c, onDuty) {
+    c.onDuty = onDuty;
+    $('off-duty').hidden = onDuty;
+  }
+
+  function setRole(role) {
+    var intro = WORDS.intro[role] || '';
+    var hint = WORDS.roleHint[role] || '';
+    $('role-intro').textContent = intro;
+    $('role-intro').hidden = !intro;
+    $('role-hint').textContent = hint;
+    $('role-hint').hidden = !hint;
   }
 
   function setState(c, state) {
@@ -189,56 +312,85 @@
     c.state = state;
     var over = state === 'closed' || state === 'expired';
     var el = $('chat-state');
-    el.textContent = STATE_TEXT[state] || '';
+    el.textContent = WORDS.state[state] || '';
     el.className = over ? 'state over' : 'state';
     $('compose').hidden = over;
-    $('end').textContent = over ? 'Effacer la conversation' : 'Terminer et effacer la conversation';
-    if (over) { setNet(''); stopPolling(c); }
+    $('danger').hidden = over;
+    $('end').textContent = over ? WORDS.endOver : WORDS.end;
+    if (over) { setNet(c, ''); stopPolling(c); }
     announce(el.textContent);
   }
 
-  function setNet(text) {
-    var el = $('net');
-    el.textContent = text;
-    el.hidden = !text;
+  // A dead token: forget it in the tab first, then say so.
+  function expire(c) {
+    if (conv !== c) return;
+    forgetToken();
+    if (c.resumed && !c.synced && !c.lastId) {
+      // A reload found nothing to resume: back to the form.
+      wipe();
+      show('start');
+      setError('start-error', WORDS.resumeGone);
+      $('start-title').focus();
+      return;
+    }
+    setState(c, 'expired');
   }
 
-  // Puts messages on the page in id order, each once.
-  function addMessages(c, list) {
+  // Puts messages from the server on the page in id order, each once.
+  function addMessages(c, list, aloud) {
     var incoming = [];
-    var log = $('log');
     for (var i = 0; i < list.length; i++) {
       var m = list[i];
       if (typeof m.id !== 'number' || c.seen[m.id]) continue;
       c.seen[m.id] = true;
-      var li = renderMessage(c, m);
-      var next = null;
-      for (var n = log.lastElementChild; n && Number(n.getAttribute('data-id')) > m.id; n = n.previousElementSibling) next = n;
-      log.insertBefore(li, next);
-      if (m.from !== 'visitor') incoming.push((m.from === 'agent' ? 'Message de l’équipe : ' : '') + m.text);
+      placeMessage(renderMessage(c, m), m.id);
+      if (m.from !== 'visitor') incoming.push((m.from === 'agent' ? WORDS.fromTeam : '') + wordsOf(m));
     }
-    if (incoming.length) announce(incoming.join(' — '));
-    if (incoming.length || list.length) {
-      var last = log.lastElementChild;
-      if (last && last.scrollIntoView && document.activeElement !== $('text')) last.scrollIntoView({ block: 'nearest' });
-    }
+    if (aloud && incoming.length) announce(incoming.join(' — '));
+    if (list.length) scrollToEnd();
+  }
+
+  // A message not yet acknowledged has no id: it sorts after every other.
+  function idOf(li) {
+    var id = li.getAttribute('data-id');
+    return id === null ? Infinity : Number(id);
+  }
+
+  function placeMessage(li, id) {
+    var log = $('log');
+    var next = null;
+    for (var n = log.lastElementChild; n && idOf(n) > id; n = n.previousElementSibling) next = n;
+    if (id !== Infinity) li.setAttribute('data-id', String(id));
+    log.insertBefore(li, next);
+  }
+
+  function scrollToEnd() {
+    var last = $('log').lastElementChild;
+    if (last && last.scrollIntoView && document.activeElement !== $('text')) last.scrollIntoView({ block: 'nearest' });
+  }
+
+  function wordsOf(m) {
+    return (m.from === 'system' && WORDS.system[m.kind]) || String(m.text);
   }
 
   function renderMessage(c, m) {
     var li = document.createElement('li');
-    li.setAttribute('data-id', String(m.id));
     li.className = m.from === 'visitor' ? 'visitor' : m.from === 'agent' ? 'agent' : 'system';
     if (m.from !== 'system') {
       var who = document.createElement('p');
       who.className = 'who';
-      who.textContent = (m.from === 'visitor' ? 'Vous' : (WHO[c.kind] || 'Équipe')) + clock(m.at);
       li.appendChild(who);
+      setWho(c, li, m.from, clock(m.at));
     }
     var txt = document.createElement('p');
     txt.className = 'txt';
-    txt.textContent = String(m.text);
+    txt.textContent = wordsOf(m);
     li.appendChild(txt);
     return li;
+  }
+
+  function setWho(c, li, from, note) {
+    li.firstChild.textContent = (from === 'visitor' ? WORDS.whoYou : (WORDS.who[c.kind] || WORDS.whoTeam)) + note;
   }
 
   function clock(at) {
@@ -253,93 +405,227 @@
   function poll(c) {
     if (conv !== c) return;
     c.timer = null;
+    c.retryAt = 0;
     var ctrl = typeof AbortController === 'function' ? new AbortController() : null;
     c.ctrl = ctrl;
     var began = Date.now();
+    // After a failure or on opening, answer at once: the page must catch up now.
+    var wait = !c.synced ? 0 : c.onDuty ? POLL_WAIT_S : POLL_WAIT_OFF_DUTY_S;
     var deadline = setTimeout(function () { if (ctrl) ctrl.abort(); }, POLL_TIMEOUT_MS);
-    api('GET', '/api/messages?after=' + c.lastId + '&wait=' + POLL_WAIT_S, null, c, ctrl).then(function (r) {
+    var mine = function () { return conv === c && c.ctrl === ctrl; };
+    api('GET', '/api/messages?after=' + c.lastId + '&wait=' + wait, null, c, ctrl).then(function (r) {
       clearTimeout(deadline);
-      if (conv !== c) return;
-      if (r.status === 200 && r.data) {
-        c.failures = 0;
-        setNet('');
-        var list = r.data.messages || [];
-        for (var i = 0; i < list.length; i++) if (list[i].id > c.lastId) c.lastId = list[i].id;
-        addMessages(c, list);
-        setState(c, r.data.state === 'closed' ? 'closed' : r.data.state === 'active' ? 'active' : 'waiting');
-        if (c.state === 'closed') return;
-        var quick = !list.length && Date.now() - began < POLL_MIN_GAP_MS;
-        if (quick) c.timer = setTimeout(function () { poll(c); }, POLL_MIN_GAP_MS);
-        else poll(c);
-      } else if (r.status === 401) {
-        setState(c, 'expired');
-      } else {
-        retry(c);
-      }
+      if (!mine()) return;
+      c.ctrl = null;
+      if (r.status === 200 && r.data) pollAnswered(c, r.data, began);
+      else if (r.status === 401) expire(c);
+      else retry(c);
     }, function () {
       clearTimeout(deadline);
-      if (conv === c) retry(c);
+      if (!mine()) return;
+      c.ctrl = null;
+      retry(c);
     });
+  }
+
+  function pollAnswered(c, d, began) {
+    var wasDown = !c.synced;
+    c.failures = 0;
+    c.synced = true;
+    setNet(c, '');
+    var list = d.messages || [];
+    for (var i = 0; i < list.length; i++) if (list[i].id > c.lastId) c.lastId = list[i].id;
+    takeNews(c, d);
+    setState(c, d.state === 'closed' ? 'closed' : d.state === 'active' ? 'active' : 'waiting');
+    // A resumed page rebuilds its history without reading it all out.
+    addMessages(c, list, !c.resumed || c.caughtUp);
+    if (!d.more) c.caughtUp = true;
+    flush(c);   // the network works: what waited goes now
+    if (c.state === 'closed') return;
+    var quick = !list.length && !d.more && Date.now() - began < POLL_MIN_GAP_MS && !wasDown;
+    if (quick) c.timer = setTimeout(function () { poll(c); }, POLL_MIN_GAP_MS);
+    else poll(c);
   }
 
   function retry(c) {
     c.failures += 1;
+    c.synced = false;
     var delay = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * Math.pow(2, c.failures - 1));
     delay = Math.round(delay / 2 + Math.random() * delay / 2);
-    if (c.failures > 1) {
-      setNet('La connexion est interrompue. Nouvelle tentative dans ' + Math.ceil(delay / 1000) + ' s… Vos messages déjà envoyés sont conservés.');
-    }
+    c.retryAt = Date.now() + delay;
     c.timer = setTimeout(function () { poll(c); }, delay);
+    // One failed poll may be a blip; offline or twice is an interruption.
+    if (c.failures > 1 || navigator.onLine === false) setNet(c, WORDS.netLost);
+  }
+
+  // Polls now, dropping a running poll or a pending retry.
+  function pollNow(c) {
+    if (!c || conv !== c || c.state === 'closed' || c.state === 'expired') return;
+    stopPolling(c);
+    c.synced = false;
+    poll(c);
+    flush(c);
   }
 
   function stopPolling(c) {
     if (c.timer) clearTimeout(c.timer);
     c.timer = null;
+    c.retryAt = 0;
     if (c.ctrl) c.ctrl.abort();
     c.ctrl = null;
   }
 
-  // Back online: try now rather than at the end of the backoff.
-  window.addEventListener('online', function () {
-    var c = conv;
-    if (c && c.timer && c.failures) { clearTimeout(c.timer); poll(c); }
-  });
+  // The connection notice, with a countdown to the next try that counts.
+  function setNet(c, text) {
+    var was = netNotice;
+    netNotice = text;
+    $('net').hidden = !text;
+    clearInterval(ticker);
+    ticker = null;
+    $('net-text').textContent = '';
+    if (!text) return;
+    if (!was) announce(text);
+    countdown(c);
+    ticker = setInterval(function () { countdown(c); }, TICK_MS);
+  }
 
-  /* ---------- sending ---------- */
+  function countdown(c) {
+    var left = c && c.retryAt ? Math.ceil((c.retryAt - Date.now()) / 1000) : 0;
+    $('net-text').textContent = netNotice + (left > 0 ? WORDS.retryIn(left) : WORDS.retryingNow);
+  }
+
+  // The network changed: a running poll may hang on the old one, so it is
+  // replaced. Back online, the page catches up now rather than at the end
+  // of the backoff; gone offline, the notice shows now.
+  window.addEventListener('online', function () { pollNow(conv); });
+  window.addEventListener('offline', function () { pollNow(conv); });
+
+  /* ---------- sending: messages and the danger flag ---------- */
 
   function send(e) {
     if (e) e.preventDefault();
     var c = conv;
     var area = $('text');
     var text = area.value;
-    if (!c || c.sending) return;
+    if (!c) return;
     if (!text.trim()) {
-      setError('text-error', 'Écrivez un message avant de l’envoyer.');
+      setError('text-error', WORDS.emptyText);
       area.focus();
       return;
     }
     setError('text-error', '');
+    area.value = '';
+    // The client_id is chosen now, once: every retry of this message carries
+    // it, so the server stores it once however often the network fails.
+    var item = { clientId: clientId(), text: text, li: renderMessage(c, { from: 'visitor', text: text }) };
+    item.li.className = 'visitor pending';
+    setWho(c, item.li, 'visitor', WORDS.sending);
+    c.outbox.push(item);
+    placeMessage(item.li, Infinity);
+    scrollToEnd();
+    flush(c);
+  }
+
+  function clientId() {
+    sentCount += 1;
+    return 'p' + Date.now().toString(36) + '-' + Math.random().toString(36).slice(2, 10) + '-' + sentCount;
+  }
+
+  // Sends what waits, one call at a time, the danger flag first. Each item
+  // stays until the server acknowledged it; a network failure leaves it
+  // there, and the next successful poll or the `online` event calls again.
+  function flush(c) {
+    if (conv !== c || c.sending || c.state === 'closed' || c.state === 'expired') return;
+    if (c.dangerWanted) sendDanger(c);
+    else if (c.outbox.length) sendMessage(c, c.outbox[0]);
+  }
+
+  function sendMessage(c, item) {
     c.sending = true;
-    api('POST', '/api/messages', { text: text }, c).then(function (r) {
+    api('POST', '/api/messages', { text: item.text, client_id: item.clientId }, c).then(function (r) {
       c.sending = false;
       if (conv !== c) return;
       if (r.status === 201 && r.data) {
-        if (area.value === text) area.value = '';
-        addMessages(c, [{ id: r.data.id, from: 'visitor', text: text, at: r.data.at }]);
+        c.outbox.shift();
+        acknowledged(c, item, r.data);
+        flush(c);
       } else if (r.status === 401) {
-        setState(c, 'expired');
+        expire(c);
+      } else if (r.status >= 500) {
+        notYetSent(c, item);
       } else {
-        setError('text-error', errorText(r, 'Le message n’est pas parti. Réessayez.'));
+        refused(c, item, r);
       }
     }, function () {
       c.sending = false;
-      if (conv === c) setError('text-error', 'Le message n’est pas parti : la connexion est interrompue. Il est resté dans la case, réessayez dans un instant.');
+      if (conv === c) notYetSent(c, item);
     });
+  }
+
+  function acknowledged(c, item, d) {
+    var li = item.li;
+    li.parentNode.removeChild(li);
+    if (c.seen[d.id]) return;   // the long-poll brought it first
+    c.seen[d.id] = true;
+    li.className = 'visitor';
+    setWho(c, li, 'visitor', clock(d.at));
+    placeMessage(li, d.id);
+  }
+
+  function notYetSent(c, item) {
+    setWho(c, item.li, 'visitor', WORDS.notSent);
+  }
+
+  // The server said no (too long, too fast, conversation closed): the text
+  // goes back into the box with the reason, unless something new is there.
+  function refused(c, item, r) {
+    c.outbox.shift();
+    item.li.parentNode.removeChild(item.li);
+    var area = $('text');
+    if (!area.value) area.value = item.text;
+    setError('text-error', errorText(r, WORDS.textRefused));
+    flush(c);
   }
 
   function onTextKey(e) {
     // Enter sends, Shift+Enter goes to the line; never while an IME composes.
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.keyCode !== 229) send(e);
+  }
+
+  // "Je suis en danger maintenant": what to do is on screen at once, the
+  // flag follows as soon as the network lets it.
+  function danger() {
+    var c = conv;
+    if (!c) return;
+    showDangerAdvice(true);
+    c.dangerWanted = true;
+    $('danger-status').textContent = '';
+    flush(c);
+  }
+
+  function showDangerAdvice(focus) {
+    $('danger-advice').hidden = false;
+    if (focus) $('danger-title').focus();
+  }
+
+  function sendDanger(c) {
+    c.sending = true;
+    api('POST', '/api/session/danger', {}, c).then(function (r) {
+      c.sending = false;
+      if (conv !== c) return;
+      if (r.status === 200) {
+        c.dangerWanted = false;
+        $('danger-status').textContent = WORDS.dangerSent;
+        flush(c);
+      } else if (r.status === 401) {
+        expire(c);
+      } else {
+        $('danger-status').textContent = WORDS.dangerPending;
+      }
+    }, function () {
+      c.sending = false;
+      if (conv === c) $('danger-status').textContent = WORDS.dangerPending;
+    });
   }
 
   /* ---------- finish and erase ---------- */
@@ -358,22 +644,28 @@
   function erase() {
     var c = conv;
     if (!c) return;
+    forgetToken();   // first: from now on a reload shows the form
     $('end-yes').disabled = true;
     api('DELETE', '/api/session', null, c).then(function (r) {
       $('end-yes').disabled = false;
       if (conv !== c) return;
-      // 401: the server already forgot it (expired or ended).
-      if (r.status === 204 || r.status === 401) {
+      // 401: the server already forgot it (expired or ended). 503
+      // erase_pending: nobody can read it any more, the server's files are
+      // scrubbed within moments; the page says so in the server's words.
+      var pending = r.status === 503 && r.data && r.data.error && r.data.error.code === 'erase_pending';
+      if (r.status === 204 || r.status === 401 || pending) {
         wipe();
         show('ended');
+        $('ended-server').hidden = pending;
+        setError('ended-pending', pending ? errorText(r, '') : '');
         $('ended-title').focus();
         announce($('ended-title').textContent);
       } else {
-        setError('end-error', errorText(r, 'La conversation n’a pas pu être effacée. Réessayez.'));
+        setError('end-error', errorText(r, WORDS.eraseFailed));
       }
     }, function () {
       $('end-yes').disabled = false;
-      if (conv === c) setError('end-error', 'La conversation n’a pas pu être effacée : la connexion est interrompue. Réessayez dans un instant.');
+      if (conv === c) setError('end-error', WORDS.eraseOffline);
     });
   }
 
@@ -381,14 +673,15 @@
   function wipe() {
     var c = conv;
     conv = null;
-    if (c) { stopPolling(c); c.token = null; c.seen = null; }
+    if (c) { stopPolling(c); c.token = null; c.seen = null; c.outbox = null; }
     $('log').textContent = '';
     $('text').value = '';
     $('unit-name').textContent = '';
     $('unit-kind').textContent = '';
     $('chat-state').textContent = '';
+    $('danger-status').textContent = '';
     $('live').textContent = '';
-    setNet('');
+    setNet(null, '');
     hideConfirm();
   }
 
@@ -417,20 +710,23 @@
     sheet.className = 'overlay';
     sheet.setAttribute('role', 'alert');
     body.appendChild(sheet);
-    sheet.textContent = 'Chargement…';
+    sheet.textContent = WORDS.loading;
   }
 
   function quickExit(e) {
     if (e) e.preventDefault();
+    forgetToken();   // first, whatever happens next
     leaving = true;
     var c = conv;
     conv = null;
+    clearInterval(ticker);
     var sent = null;
     if (c) {
       stopPolling(c);
       if (c.token) sent = leave(c, true);
       c.token = null;
       c.seen = null;
+      c.outbox = null;
     }
     blank();
     if (sent && !hasKeepalive) {
@@ -467,8 +763,7 @@
       quickExit();
       return;
     }
-    var left = SHIFT_PRESSES - shift.count;
-    $('exit-status').textContent = 'Touche Maj : encore ' + left + ' fois pour quitter ce site.';
+    $('exit-status').textContent = WORDS.shiftLeft(SHIFT_PRESSES - shift.count);
     showDots();
     shift.timer = setTimeout(function () { shiftReset(true); }, SHIFT_GAP_MS);
   }
@@ -481,7 +776,7 @@
     showDots();
     if (say && was && !leaving) {
       var st = $('exit-status');
-      st.textContent = 'Sortie rapide annulée.';
+      st.textContent = WORDS.shiftCancelled;
       shift.clearTimer = setTimeout(function () { if (!leaving) st.textContent = ''; }, 4000);
     }
   }
@@ -494,23 +789,14 @@
     for (var i = 0; i < dots.length; i++) dots[i].className = i < shift.count ? 'on' : '';
   }
 
-  // Leaving the page any other way (closing the tab, reloading, Back):
-  // the token dies with the page, so tell the server and empty the page,
-  // which may be kept in the back-forward cache.
+  // Leaving the page any other way (closing the tab, reloading, Back) does
+  // not end the conversation: disconnection never does. The poll stops; a
+  // page brought back from the back-forward cache catches up at once.
   window.addEventListener('pagehide', function () {
-    if (leaving) return;
-    var c = conv;
-    if (!c) return;
-    conv = null;
-    stopPolling(c);
-    leave(c, false);
-    c.token = null;
-    wipe();
+    if (conv && !leaving) stopPolling(conv);
   });
-
-  // Brought back from the back-forward cache: show nothing, leave again.
   window.addEventListener('pageshow', function (e) {
-    if (e.persisted) quickExit();
+    if (e.persisted && !leaving) pollNow(conv);
   });
 
   /* ---------- wiring ---------- */
@@ -524,6 +810,8 @@
   $('start-form').addEventListener('submit', startSubmit);
   $('compose').addEventListener('submit', send);
   $('text').addEventListener('keydown', onTextKey);
+  $('danger').addEventListener('click', danger);
+  $('net-retry').addEventListener('click', function () { pollNow(conv); });
   $('end').addEventListener('click', askEnd);
   $('end-no').addEventListener('click', function () { hideConfirm(); $('end').focus(); });
   $('end-yes').addEventListener('click', erase);
@@ -532,5 +820,7 @@
     $('start-title').focus();
   });
 
-  show('start');
+  // A token kept in this tab: the conversation goes on where it was.
+  if (storedToken()) openChat(storedToken(), true);
+  else show('start');
 }());
