@@ -58,4 +58,8 @@ inline constexpr std::size_t kMaxQueueEntries = 500;        // sessions in one e
 inline constexpr std::size_t kMaxEventMessages = 1000;      // messages in one events answer (the newest)
 inline constexpr std::size_t kMaxTranscriptMessages = 20000;// messages in one export
 
+// Logins under attack (lib/auth.hpp, issue 13).
+inline constexpr int kDeviceCookieSeconds = 365 * 24 * 60 * 60;  // a known browser stays known a year
+inline constexpr std::size_t kMaxDeviceCounts = 10000;      // browsers' own counts kept (an hour each)
+
 }  // namespace abri::limits
