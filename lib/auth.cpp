@@ -95,15 +95,20 @@ bool is_device_shaped(std::string_view device) {
            token::is_well_formed(mac_of(device));
 }
 
-// The value of the first cookie called `name` in a Cookie header.
-std::optional<std::string_view> cookie_value(std::string_view header, std::string_view name) {
+// The value of the first cookie called `name` in a Cookie header that
+// has the shape `is_valid` wants (a browser may send two of one name,
+// set with different paths).
+std::optional<std::string> cookie_value(std::string_view header, std::string_view name,
+                                        bool (*is_valid)(std::string_view)) {
     while (!header.empty()) {
         const auto semicolon = header.find(';');
         std::string_view pair = header.substr(0, semicolon);
         header = semicolon == std::string_view::npos ? std::string_view{} : header.substr(semicolon + 1);
         while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
         const auto eq = pair.find('=');
-        if (eq != std::string_view::npos && pair.substr(0, eq) == name) return pair.substr(eq + 1);
+        if (eq == std::string_view::npos || pair.substr(0, eq) != name) continue;
+        const std::string_view value = pair.substr(eq + 1);
+        if (is_valid(value)) return std::string(value);
     }
     return std::nullopt;
 }
@@ -396,9 +401,7 @@ std::string clear_cookie(bool https) {
 }
 
 std::optional<std::string> cookie_of(const http::Request& request) {
-    const auto value = cookie_value(request.cookie, cookie_name(request.https));
-    if (!value || !token::is_well_formed(*value)) return std::nullopt;
-    return std::string(*value);
+    return cookie_value(request.cookie, cookie_name(request.https), token::is_well_formed);
 }
 
 std::string device_cookie_name(bool https) {
@@ -411,9 +414,7 @@ std::string set_device_cookie(const std::string& device, bool https) {
 }
 
 std::optional<std::string> device_of(const http::Request& request) {
-    const auto value = cookie_value(request.cookie, device_cookie_name(request.https));
-    if (!value || !is_device_shaped(*value)) return std::nullopt;
-    return std::string(*value);
+    return cookie_value(request.cookie, device_cookie_name(request.https), is_device_shaped);
 }
 
 std::optional<Agent> find(store::Db& db, const std::string& login_hash, std::int64_t now) {
