@@ -87,7 +87,7 @@ std::string base64url(const unsigned char* bytes, std::size_t size) {
 }
 
 // A device cookie is "NONCE.MAC": two halves shaped like token::generate().
-constexpr std::size_t kHalf = 43;
+constexpr std::size_t kHalf = 43;  // the length of token::generate()
 std::string_view nonce_of(std::string_view device) { return device.substr(0, kHalf); }
 std::string_view mac_of(std::string_view device) { return device.substr(kHalf + 1); }
 bool is_device_shaped(std::string_view device) {
@@ -116,13 +116,14 @@ std::optional<std::string> cookie_value(std::string_view header, std::string_vie
 // The keys derived from the server's login secret, for one transaction.
 // The secret is made on first use, here rather than by the migration:
 // randombytes_buf is the OS's CSPRNG, as for every token (SQLite's
-// randomblob() was RC4 before 3.40), and INSERT OR IGNORE inside the write
-// transaction lets the first of several processes make it and every other
-// one read that same secret. It is never logged and never leaves the
-// database; copies in memory are wiped.
+// randomblob() was RC4 before 3.40); inside the write transaction, the
+// first of several processes makes it and every other one reads that same
+// secret. It is never logged and never leaves the database; copies in
+// memory are wiped.
 class Keys {
 public:
     explicit Keys(store::Db& db) {
+        if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
         std::array<unsigned char, kSecretBytes> secret{};
         read_or_make(db, secret);
         crypto_kdf_derive_from_key(device_.data(), device_.size(), kDeviceKeyId, kKdfContext, secret.data());

@@ -1,13 +1,16 @@
 -- abri's schema: logins that others' wrong passwords cannot lock out
--- (issue 13, lib/auth.cpp).
+-- (issue 13, lib/auth.cpp). From this version on, agents.failed_logins
+-- and the counts below count attempts as they arrive, before their
+-- password is verified; a success resets its count.
 
--- The server's login secret: 32 bytes in hex, one row. lib/auth.cpp derives from
--- it the key that signs device cookies and the key of the hashes of
--- unknown usernames. It is made by lib/auth.cpp with libsodium's CSPRNG
--- (the OS's) inside the first write transaction that needs it, not here
--- with randomblob(): SQLite's own generator was RC4 before 3.40. Deleting
--- the row forgets every device cookie and unknown name at once; the next
--- login makes a new one. It never leaves the database.
+-- The server's login secret: 32 bytes in hex, one row. lib/auth.cpp
+-- derives from it the key that signs device cookies and the key of the
+-- hashes of unknown usernames. lib/auth.cpp makes it with libsodium's
+-- CSPRNG (the OS's) inside the first write transaction that needs it, not
+-- this file with randomblob(): SQLite's own generator was RC4 before 3.40.
+-- Deleting the row forgets every device cookie and unknown name at once;
+-- the next login makes a new one. It never leaves the database (the
+-- configuration backup of README.md leaves this table out).
 CREATE TABLE login_secret (
     id      INTEGER PRIMARY KEY CHECK (id = 1),
     secret  TEXT NOT NULL CHECK (length(secret) = 64)
