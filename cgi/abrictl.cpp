@@ -3,10 +3,12 @@
 // non-zero exit status.
 //   abrictl [--db PATH] init
 //   abrictl [--db PATH] unit add CODE --name "..." --kind police|gendarmerie
-//   abrictl [--db PATH] route add KEY UNIT_CODE
-//   abrictl [--db PATH] route default UNIT_CODE
+//   abrictl [--db PATH] unit list | unit fallback CODE FALLBACK_CODE|none
+//   abrictl [--db PATH] route add KEY UNIT_CODE | route default UNIT_CODE
+//   abrictl [--db PATH] route list | route remove KEY
 //   abrictl [--db PATH] agent add USERNAME --unit CODE [--unit CODE...]   (password on stdin)
-//   abrictl [--db PATH] agent disable USERNAME
+//   abrictl [--db PATH] agent disable|enable USERNAME | agent passwd USERNAME (stdin)
+//   abrictl [--db PATH] agent list
 //   abrictl [--db PATH] stats
 #include "../lib/agents.hpp"
 #include "../lib/config.hpp"
@@ -35,10 +37,16 @@ const char* const kUsage =
     "usage: abrictl [--db PATH] COMMAND\n"
     "  init                                       create or migrate the database\n"
     "  unit add CODE --name NAME --kind police|gendarmerie\n"
+    "  unit list                                  units, with their fallbacks\n"
+    "  unit fallback CODE FALLBACK_CODE|none      who takes over when nobody of CODE is on duty\n"
     "  route add KEY UNIT_CODE                    KEY: 13, 130, 13001, 974, 2A, 2B\n"
     "  route default UNIT_CODE                    the unit for every other postcode\n"
+    "  route list | route remove KEY\n"
     "  agent add USERNAME --unit CODE [--unit CODE ...]   password read from standard input\n"
-    "  agent disable USERNAME\n"
+    "  agent disable USERNAME                     logged out; held chats back to their queues\n"
+    "  agent enable USERNAME\n"
+    "  agent passwd USERNAME                      new password read from standard input\n"
+    "  agent list\n"
     "  stats                                      sessions waiting and active, messages\n"
     "The database is --db PATH, else $ABRI_DB; only init creates it.\n";
 
@@ -104,6 +112,24 @@ int init(const Config& config, Args& args) {
 }
 
 int unit(const Config& config, Args& args) {
+    if (args.size() == 1 && args[0] == "list") {
+        auto db = open_current(config);
+        for (const auto& listing : routing::list_units(*db)) {
+            std::cout << listing.unit.code << "\t" << listing.unit.kind << "\t" << listing.unit.name;
+            if (!listing.fallback_code.empty()) std::cout << "\tfallback " << listing.fallback_code;
+            std::cout << "\n";
+        }
+        return 0;
+    }
+    if (args.size() == 3 && args[0] == "fallback") {
+        write(config, [&](store::Db& db) { routing::set_fallback(db, args[1], args[2]); });
+        if (args[2] == "none") {
+            std::cout << "unit " << args[1] << " has no fallback now\n";
+        } else {
+            std::cout << "when nobody of " << args[1] << " is on duty, " << args[2] << " takes over\n";
+        }
+        return 0;
+    }
     const std::string name = one_option(args, "--name");
     const std::string kind = one_option(args, "--kind");
     expect_count(args, 2);
@@ -114,6 +140,18 @@ int unit(const Config& config, Args& args) {
 }
 
 int route(const Config& config, Args& args) {
+    if (args.size() == 1 && args[0] == "list") {
+        auto db = open_current(config);
+        for (const auto& [key, unit] : routing::list_routes(*db)) {
+            std::cout << (key == "*" ? "default" : key) << "\t" << unit << "\n";
+        }
+        return 0;
+    }
+    if (args.size() == 2 && args[0] == "remove") {
+        write(config, [&](store::Db& db) { routing::remove_route(db, args[1] == "default" ? "*" : args[1]); });
+        std::cout << "route " << args[1] << " removed\n";
+        return 0;
+    }
     if (args.size() == 2 && args[0] == "default") {
         write(config, [&](store::Db& db) { routing::set_route(db, "*", args[1]); });
         std::cout << "every postcode without a route now goes to " << args[1] << "\n";
@@ -126,20 +164,47 @@ int route(const Config& config, Args& args) {
     return 0;
 }
 
+std::string read_password() {
+    std::string password;
+    std::getline(std::cin, password);
+    // Hashing takes memory and time: done before taking the write lock.
+    return agents::hash_password(password);
+}
+
 int agent(const Config& config, Args& args) {
+    if (args.size() == 1 && args[0] == "list") {
+        auto db = open_current(config);
+        for (const auto& a : agents::list(*db)) {
+            std::cout << a.username << "\t" << (a.disabled ? "disabled" : a.away ? "away" : "enabled") << "\t";
+            for (std::size_t i = 0; i < a.unit_codes.size(); ++i) std::cout << (i ? " " : "") << a.unit_codes[i];
+            std::cout << "\n";
+        }
+        return 0;
+    }
     if (args.size() == 2 && args[0] == "disable") {
-        write(config, [&](store::Db& db) { agents::disable(db, args[1]); });
-        std::cout << "operator " << args[1] << " disabled and logged out\n";
+        int released = 0;
+        const auto now = static_cast<std::int64_t>(std::time(nullptr));
+        write(config, [&](store::Db& db) { released = agents::disable(db, args[1], now); });
+        std::cout << "operator " << args[1] << " disabled and logged out; " << released
+                  << " conversation(s) back in their unit's queue\n";
+        return 0;
+    }
+    if (args.size() == 2 && args[0] == "enable") {
+        write(config, [&](store::Db& db) { agents::enable(db, args[1]); });
+        std::cout << "operator " << args[1] << " enabled\n";
+        return 0;
+    }
+    if (args.size() == 2 && args[0] == "passwd") {
+        const std::string hash = read_password();
+        write(config, [&](store::Db& db) { agents::set_password(db, args[1], hash); });
+        std::cout << "operator " << args[1] << ": new password set, every login ended\n";
         return 0;
     }
     const auto units = take_option(args, "--unit");
     expect_count(args, 2);
     if (args[0] != "add") throw UsageError("unknown agent command '" + args[0] + "'");
     if (units.empty()) throw UsageError("agent add needs at least one --unit CODE");
-    std::string password;
-    std::getline(std::cin, password);
-    // Hashing takes memory and time: do it before taking the write lock.
-    const std::string hash = agents::hash_password(password);
+    const std::string hash = read_password();
     write(config, [&](store::Db& db) { agents::add(db, args[1], hash, units); });
     std::cout << "operator " << args[1] << " added to";
     for (const auto& code : units) std::cout << " " << code;

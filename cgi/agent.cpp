@@ -8,14 +8,18 @@
 //   POST /api/agent/sessions/{session}/claim       -> 200
 //   POST /api/agent/sessions/{session}/messages {"text"} -> 201 {id, at}
 //   POST /api/agent/sessions/{session}/transfer {"unit"} -> 200
+//   POST /api/agent/sessions/{session}/release     -> 200 (back to the unit's queue)
 //   POST /api/agent/sessions/{session}/close       -> 200
 //   GET  /api/agent/sessions/{session}/export      -> 200 text/plain
+//   PUT  /api/agent/presence {"status"}            -> 200 {status}
 // Every call but login needs the cookie (401 login_required); every POST
-// but login needs X-Abri-CSRF (403 invalid_csrf). A session of a unit the
-// operator does not belong to is 404 on every endpoint.
+// and PUT but login needs X-Abri-CSRF (403 invalid_csrf). A session of a
+// unit the operator does not belong to is 404 on every endpoint. Logout
+// gives every conversation the operator held back to its queue.
 #include "../lib/app.hpp"
 #include "../lib/auth.hpp"
 #include "../lib/desk.hpp"
+#include "../lib/duty.hpp"
 #include "../lib/errors.hpp"
 #include "../lib/input.hpp"
 #include "../lib/limits.hpp"
@@ -32,11 +36,15 @@ constexpr input::Field kLoginFields[] = {
     {"password", input::Kind::String, true, limits::kMaxPasswordBytes, "invalid_credentials"},
 };
 constexpr input::QueryKey kEventKeys[] = {
-    {"after", 0, 9007199254740991L, "invalid_after"},
+    {"after", 0, limits::kMaxId, "invalid_after"},
     {"wait", 0, limits::kMaxWaitSeconds, "invalid_wait"},
 };
 constexpr input::Field kReplyFields[] = {
     {"text", input::Kind::String, true, limits::kMaxBodyBytes, "invalid_text"},
+    {"client_id", input::Kind::String, false, limits::kMaxClientIdBytes, "invalid_client_id"},
+};
+constexpr input::Field kPresenceFields[] = {
+    {"status", input::Kind::String, true, 16, "invalid_status"},
 };
 constexpr input::Field kTransferFields[] = {
     {"unit", input::Kind::String, true, limits::kMaxUnitCodeBytes, "unknown_unit"},
@@ -82,8 +90,12 @@ http::Response login(app::App& app, const http::Request& request) {
 http::Response logout(app::App& app, const http::Request& request) {
     input::parse_query(request.query, {});
     input::parse_body(request, {}, true);
-    const auto agent = require_writer(app, request, server::now());
-    app.writer.run([&](store::Db& db) { auth::logout(db, agent); });
+    const auto now = server::now();
+    const auto agent = require_writer(app, request, now);
+    app.writer.run([&](store::Db& db) {
+        auth::logout(db, agent);
+        duty::sign_off(db, agent.id, now);
+    });
     auto response = http::no_content();
     response.headers.emplace_back("Set-Cookie", auth::clear_cookie(request.https));
     return response;
@@ -122,6 +134,12 @@ server::Outcome events(app::App& app, const http::Request& request) {
         app.write_on_the_side("expired chats could not be marked as left",
                               [&](store::Db& w) { desk::expire_held(w, agent.id, now, app.ttl); });
     }
+    // This console is connected: the operator's units are on duty.
+    if (duty::needs_poll_record(db, agent.id, now, app.duty)) {
+        app.write_on_the_side("an operator's presence could not be recorded",
+                              [&](store::Db& w) { duty::record_poll(w, agent.id, now); });
+    }
+    app.sweep_duty(now);
     auto snapshot = queue::read(db, agent.id, after, now, app.ttl);
     if (snapshot.changed || !snapshot.messages.empty() || wait == 0) {
         return http::json(200, queue::to_json(snapshot, now));
@@ -172,10 +190,40 @@ http::Response reply(app::App& app, const http::Request& request, const std::str
     messages::validate_text(text);
     const auto now = server::now();
     const auto agent = require_writer(app, request, now);
-    std::int64_t id = 0;
+    const auto client_id =
+        messages::validate_client_id(body.has("client_id") ? std::optional(body.text("client_id")) : std::nullopt);
+    messages::Sent sent{};
     act_on(app, agent, session, now,
-           [&](store::Db& db, const desk::Case& c) { id = desk::reply(db, agent.id, c, text, now); });
-    return http::json(201, {{"id", id}, {"at", now}});
+           [&](store::Db& db, const desk::Case& c) { sent = desk::reply(db, agent.id, c, text, now, client_id); });
+    return http::json(201, {{"id", sent.id}, {"at", sent.at}});
+}
+
+// 200; 401; 403 invalid_csrf, not_yours; 404; 409 not_claimed, session_ended.
+http::Response release(app::App& app, const http::Request& request, const std::string& session) {
+    input::parse_query(request.query, {});
+    input::parse_body(request, {}, true);
+    const auto now = server::now();
+    const auto agent = require_writer(app, request, now);
+    act_on(app, agent, session, now,
+           [&](store::Db& db, const desk::Case& c) { desk::release(db, agent.id, c, now); });
+    return http::json(200, {{"session", session}, {"state", "waiting"}});
+}
+
+// 200; 400 invalid_status, invalid_body; 401; 403 invalid_csrf; 413; 415.
+http::Response presence(app::App& app, const http::Request& request) {
+    input::parse_query(request.query, {});
+    const auto body = input::parse_body(request, kPresenceFields);
+    const std::string status = body.text("status");
+    if (status != "available" && status != "away") {
+        throw http::Error{400, "invalid_status", "La présence est « available » ou « away »."};
+    }
+    const auto now = server::now();
+    const auto agent = require_writer(app, request, now);
+    app.writer.run([&](store::Db& db) {
+        duty::set_away(db, agent.id, status == "away", now);
+        duty::record_poll(db, agent.id, now);
+    });
+    return http::json(200, {{"status", status}});
 }
 
 // 200; 400 unknown_unit, invalid_body; 401; 403 invalid_csrf, not_yours;
@@ -215,52 +263,67 @@ http::Response export_text(app::App& app, const http::Request& request, const st
     return response;
 }
 
-// /api/agent/sessions/{session}/{action}
-server::Outcome dispatch_session(app::App& app, const http::Request& request, std::string_view rest) {
-    const auto slash = rest.find('/');
-    if (slash == std::string_view::npos) throw errors::not_found();
-    const std::string session(rest.substr(0, slash));
-    const std::string_view action = rest.substr(slash + 1);
-    if (!token::is_public_id(session)) throw errors::not_found();
-    const bool get = request.method == "GET";
-    const bool post = request.method == "POST";
-    if (action == "export") {
-        if (!get) throw errors::method_not_allowed();
-        return export_text(app, request, session);
+// One route table: method, path ("{s}" stands for a session's public id,
+// anything else there is 404) and handler. A path routed with another
+// method is 405.
+using Handler = server::Outcome (*)(app::App&, const http::Request&, const std::string& session);
+struct Route {
+    std::string_view method;
+    std::string_view path;
+    Handler handler;
+};
+
+template <auto Plain>
+server::Outcome without_session(app::App& app, const http::Request& request, const std::string&) {
+    return Plain(app, request);
+}
+
+template <auto WithSession>
+server::Outcome with_session(app::App& app, const http::Request& request, const std::string& session) {
+    return WithSession(app, request, session);
+}
+
+constexpr Route kRoutes[] = {
+    {"POST", "/api/agent/login", without_session<login>},
+    {"POST", "/api/agent/logout", without_session<logout>},
+    {"GET", "/api/agent/me", without_session<me>},
+    {"GET", "/api/agent/units", without_session<units>},
+    {"GET", "/api/agent/events", without_session<events>},
+    {"PUT", "/api/agent/presence", without_session<presence>},
+    {"POST", "/api/agent/sessions/{s}/claim", with_session<claim>},
+    {"POST", "/api/agent/sessions/{s}/messages", with_session<reply>},
+    {"POST", "/api/agent/sessions/{s}/transfer", with_session<transfer>},
+    {"POST", "/api/agent/sessions/{s}/release", with_session<release>},
+    {"POST", "/api/agent/sessions/{s}/close", with_session<close>},
+    {"GET", "/api/agent/sessions/{s}/export", with_session<export_text>},
+};
+
+// Whether `path` matches `pattern`; the public id in place of "{s}" goes
+// to `session`.
+bool matches(std::string_view pattern, std::string_view path, std::string& session) {
+    const auto hole = pattern.find("{s}");
+    if (hole == std::string_view::npos) return pattern == path;
+    const auto prefix = pattern.substr(0, hole);
+    const auto suffix = pattern.substr(hole + 3);
+    if (path.size() < prefix.size() + suffix.size() || path.substr(0, prefix.size()) != prefix ||
+        path.substr(path.size() - suffix.size()) != suffix) {
+        return false;
     }
-    if (action != "claim" && action != "messages" && action != "transfer" && action != "close") {
-        throw errors::not_found();
-    }
-    if (!post) throw errors::method_not_allowed();
-    if (action == "claim") return claim(app, request, session);
-    if (action == "messages") return reply(app, request, session);
-    if (action == "transfer") return transfer(app, request, session);
-    return close(app, request, session);
+    const auto id = path.substr(prefix.size(), path.size() - prefix.size() - suffix.size());
+    if (!token::is_public_id(id)) return false;
+    session = std::string(id);
+    return true;
 }
 
 server::Outcome dispatch(app::App& app, const http::Request& request) {
-    constexpr std::string_view kSessions = "/api/agent/sessions/";
-    const std::string_view path = request.path;
-    if (path.substr(0, kSessions.size()) == kSessions) {
-        return dispatch_session(app, request, path.substr(kSessions.size()));
+    bool path_known = false;
+    std::string session;
+    for (const auto& route : kRoutes) {
+        if (!matches(route.path, request.path, session)) continue;
+        if (route.method == request.method) return route.handler(app, request, session);
+        path_known = true;
     }
-    struct Route {
-        std::string_view path;
-        std::string_view method;
-        server::Outcome (*handler)(app::App&, const http::Request&);
-    };
-    static const Route routes[] = {
-        {"/api/agent/login", "POST", [](app::App& a, const http::Request& r) -> server::Outcome { return login(a, r); }},
-        {"/api/agent/logout", "POST", [](app::App& a, const http::Request& r) -> server::Outcome { return logout(a, r); }},
-        {"/api/agent/me", "GET", [](app::App& a, const http::Request& r) -> server::Outcome { return me(a, r); }},
-        {"/api/agent/units", "GET", [](app::App& a, const http::Request& r) -> server::Outcome { return units(a, r); }},
-        {"/api/agent/events", "GET", events},
-    };
-    for (const auto& route : routes) {
-        if (path != route.path) continue;
-        if (request.method != route.method) throw errors::method_not_allowed();
-        return route.handler(app, request);
-    }
+    if (path_known) throw errors::method_not_allowed();
     throw errors::not_found();
 }
 

@@ -1,18 +1,22 @@
 // abri messages: the visitor's conversation, once the session is open.
-//   GET    /api/messages?after=ID&wait=S -> 200 {messages, state, expires_at}
-//                                            (the long-poll: parked until a
-//                                            change or the wait runs out)
-//   POST   /api/messages {"text"}        -> 201 {id, at}
-//   POST   /api/session/leave {"quick"}  -> 204, the token dies
-//   DELETE /api/session                  -> 204, everything erased now
+//   GET    /api/messages?after=ID&wait=S     -> 200 {messages, state, unit, on_duty, ...}
+//                                                (the long-poll: parked until a
+//                                                change or the wait runs out)
+//   POST   /api/messages {"text", "client_id"?} -> 201 {id, at}
+//   POST   /api/session/danger               -> 200 {danger}
+//   POST   /api/session/leave {"quick"}      -> 204, the token dies
+//   DELETE /api/session                      -> 204, everything erased now
 // Every call needs `Authorization: Bearer <token>`; every call with a live
-// token keeps the session alive.
+// token keeps the session alive. A page that reloads goes on with the
+// same token: only leave, erase, the operator's close and expiry end it.
 #include "../lib/app.hpp"
+#include "../lib/duty.hpp"
 #include "../lib/errors.hpp"
 #include "../lib/input.hpp"
 #include "../lib/limits.hpp"
 #include "../lib/messages.hpp"
 #include "../lib/retention.hpp"
+#include "../lib/routing.hpp"
 #include "../lib/visitor.hpp"
 
 using namespace abri;
@@ -20,20 +24,32 @@ using namespace abri;
 namespace {
 
 constexpr input::QueryKey kPollKeys[] = {
-    {"after", 0, 9007199254740991L, "invalid_after"},
+    {"after", 0, limits::kMaxId, "invalid_after"},
     {"wait", 0, limits::kMaxWaitSeconds, "invalid_wait"},
 };
 constexpr input::Field kSendFields[] = {
     {"text", input::Kind::String, true, limits::kMaxBodyBytes, "invalid_text"},
+    {"client_id", input::Kind::String, false, limits::kMaxClientIdBytes, "invalid_client_id"},
 };
 constexpr input::Field kLeaveFields[] = {
     {"quick", input::Kind::Bool, false, 0, "invalid_body"},
 };
 
-http::Response conversation(const visitor::Session& session, const std::vector<messages::Message>& list) {
-    return http::json(200, {{"messages", messages::to_json(list)},
-                            {"state", session.state},
-                            {"expires_at", session.expires_at}});
+// The poll's answer: the page's messages and where the conversation stands
+// now (its unit changes after a transfer or an escalation).
+http::Response conversation(store::Db& db, const visitor::Session& session, const messages::Page& page,
+                            std::int64_t now) {
+    const auto unit = routing::find_unit_by_id(db, session.unit_id);
+    nlohmann::json out = {{"messages", messages::to_json(page.list)},
+                          {"state", session.state},
+                          {"unit", {{"name", unit ? unit->name : ""}, {"kind", unit ? unit->kind : ""}}},
+                          {"on_duty", duty::on_duty(db, session.unit_id, now)},
+                          {"danger", session.danger},
+                          {"role", session.role},
+                          {"lang", session.lang},
+                          {"expires_at", session.expires_at}};
+    if (page.more) out["more"] = true;
+    return http::json(200, out);
 }
 
 // Keeps the session alive: at most one write every few seconds. Best
@@ -55,41 +71,59 @@ server::Outcome poll(app::App& app, const http::Request& request) {
     const auto now = server::now();
     const auto session = visitor::require(app.reader(), request, now, app.ttl);
     keep_alive(app, session, now);
-    const auto list = messages::after(app.reader(), session.id, after);
-    if (!list.empty() || wait == 0) return conversation(session, list);
+    app.sweep_duty(now);
+    const auto current = visitor::find_by_id(app.reader(), session.id, now, app.ttl).value_or(session);
+    const auto page = messages::for_visitor(app.reader(), session.id, after);
+    if (!page.list.empty() || wait == 0) return conversation(app.reader(), current, page, now);
 
     longpoll::Wait parked;
     parked.sessions = {session.id};
     parked.deadline = longpoll::Clock::now() + std::chrono::seconds(wait);
     parked.resume = [&app, id = session.id, after](bool timed_out) -> std::optional<http::Response> {
         auto& db = app.reader();
-        const auto current = visitor::find_by_id(db, id, server::now(), app.ttl);
-        if (!current) return server::answer_failure(std::make_exception_ptr(errors::session_expired()));
-        const auto fresh = messages::after(db, id, after);
-        if (fresh.empty() && !timed_out) return std::nullopt;
-        return conversation(*current, fresh);
+        const auto at = server::now();
+        const auto found = visitor::find_by_id(db, id, at, app.ttl);
+        if (!found) return server::answer_failure(std::make_exception_ptr(errors::session_expired()));
+        const auto fresh = messages::for_visitor(db, id, after);
+        if (fresh.list.empty() && !timed_out) return std::nullopt;
+        return conversation(db, *found, fresh, at);
     };
     return parked;
 }
 
-// 201; 400 invalid_text, invalid_body; 401 session_expired; 409
-// session_closed when the operator has closed the conversation.
+// 201; 400 invalid_text, invalid_client_id, invalid_body; 401
+// session_expired; 409 session_closed when the operator has closed the
+// conversation; 429 too_many_messages (rate or totals). A client_id seen
+// before answers the first send again and stores nothing.
 http::Response send(app::App& app, const http::Request& request) {
     input::parse_query(request.query, {});
     const auto body = input::parse_body(request, kSendFields);
     const std::string text = body.text("text");
     messages::validate_text(text);
+    const auto client_id =
+        messages::validate_client_id(body.has("client_id") ? std::optional(body.text("client_id")) : std::nullopt);
     const auto now = server::now();
-    std::int64_t id = 0;
+    messages::Sent sent{};
     app.writer.run([&](store::Db& db) {
         const auto session = visitor::require(db, request, now, app.ttl);
         if (session.state == "closed") {
             throw http::Error{409, "session_closed", "La conversation a été close par l'équipe qui vous répondait."};
         }
-        id = messages::add(db, session.id, session.unit_id, "visitor", text, now);
+        if (client_id && messages::find_sent(db, session.id, *client_id, sent)) return;
+        visitor::admit_send(db, session, text.size(), app.config.send_burst, now);
+        sent = messages::add(db, session.id, session.unit_id, "visitor", text, now, client_id);
         visitor::touch(db, session.id, now);
     });
-    return http::json(201, {{"id", id}, {"at", now}});
+    return http::json(201, {{"id", sent.id}, {"at", sent.at}});
+}
+
+// 200; 400 invalid_body; 401 session_expired.
+http::Response danger(app::App& app, const http::Request& request) {
+    input::parse_query(request.query, {});
+    input::parse_body(request, {}, true);
+    const auto now = server::now();
+    app.writer.run([&](store::Db& db) { visitor::flag_danger(db, visitor::require(db, request, now, app.ttl), now); });
+    return http::json(200, {{"danger", true}});
 }
 
 // 204; 400 invalid_body; 401 session_expired.
@@ -104,13 +138,20 @@ http::Response leave(app::App& app, const http::Request& request) {
     return http::no_content();
 }
 
-// 204; 401 session_expired. The rows are gone, and so are their bytes:
-// the write-ahead log is checkpointed and truncated before answering.
+// 204 once no file of the database holds the conversation any more: the
+// rows are deleted, and the write-ahead log checkpointed and truncated.
+// 401 session_expired; 503 erase_pending when a reader kept the log busy:
+// the rows are gone, and the scrub goes on in the background until done.
 http::Response erase(app::App& app, const http::Request& request) {
     input::parse_query(request.query, {});
     const auto now = server::now();
     app.writer.run([&](store::Db& db) { visitor::erase(db, visitor::require(db, request, now, app.ttl), now); });
-    retention::scrub(app.db);
+    if (!retention::scrub(app.db)) {
+        app.scrubber.request();
+        throw http::Error{503, "erase_pending",
+                          "La conversation est effacée et plus personne ne peut la lire ; ses dernières traces "
+                          "sur le serveur seront nettoyées dans quelques instants."};
+    }
     return http::no_content();
 }
 
@@ -119,6 +160,10 @@ server::Outcome dispatch(app::App& app, const http::Request& request) {
         if (request.method == "GET") return poll(app, request);
         if (request.method == "POST") return send(app, request);
         throw errors::method_not_allowed();
+    }
+    if (request.path == "/api/session/danger") {
+        if (request.method != "POST") throw errors::method_not_allowed();
+        return danger(app, request);
     }
     if (request.path == "/api/session/leave") {
         if (request.method != "POST") throw errors::method_not_allowed();

@@ -1,10 +1,13 @@
 // abri session: the door. A postcode and a role open a session with the
-// one unit that answers that postcode. Also answers the health check.
-//   POST /api/session   {"postcode", "role"}  -> 201 {token, session, unit, expires_at}
+// one unit that answers that postcode, or the first on duty along its
+// fallbacks. Also answers the health check.
+//   POST /api/session   {"postcode", "role", "lang"?}
+//                       -> 201 {token, session, role, unit, on_duty, expires_at}
 //   GET  /api/health                          -> 200 {ok, ...}
 // It deliberately keeps nothing of the request but the postcode's route:
 // the postcode itself is not stored.
 #include "../lib/app.hpp"
+#include "../lib/duty.hpp"
 #include "../lib/errors.hpp"
 #include "../lib/input.hpp"
 #include "../lib/routing.hpp"
@@ -18,36 +21,68 @@ namespace {
 constexpr input::Field kOpenFields[] = {
     {"postcode", input::Kind::String, true, 16, "invalid_postcode"},
     {"role", input::Kind::String, true, 16, "invalid_role"},
+    {"lang", input::Kind::String, false, 16, "invalid_lang"},
 };
 
-// 201; 400 invalid_postcode, invalid_role, invalid_body, invalid_query;
-// 413; 415; 503 when no unit is configured or the database is busy.
+// Each wrong postcode says what is wrong; `reason` lets the page say it in
+// its own language.
+void require_postcode(const std::string& postcode) {
+    switch (routing::postcode_problem(postcode)) {
+    case routing::PostcodeProblem::None:
+        return;
+    case routing::PostcodeProblem::Format:
+        throw http::Error{400, "invalid_postcode",
+                          "Un code postal a 5 chiffres, sans espace ni lettre, par exemple 75011.",
+                          {{"reason", "format"}}};
+    case routing::PostcodeProblem::Department:
+        throw http::Error{400, "invalid_postcode",
+                          "Ce code postal ne correspond à aucun département français. Vérifiez les deux premiers "
+                          "chiffres, par exemple 75011 pour Paris.",
+                          {{"reason", "department"}}};
+    case routing::PostcodeProblem::Monaco:
+        throw http::Error{400, "invalid_postcode",
+                          "Ce code postal est celui de Monaco, qui a ses propres secours : appelez la Sûreté "
+                          "publique au 17 ou au 112 (ou le +377 93 15 30 15).",
+                          {{"reason", "monaco"}}};
+    }
+}
+
+// 201; 400 invalid_postcode (with its reason), invalid_role, invalid_lang,
+// invalid_body, invalid_query; 413; 415; 503 when no unit is configured or
+// the database is busy.
 http::Response open_session(app::App& app, const http::Request& request) {
     input::parse_query(request.query, {});
     const auto body = input::parse_body(request, kOpenFields);
     const std::string postcode = body.text("postcode");
     const std::string role = body.text("role");
-    if (!routing::is_valid_postcode(postcode)) {
-        throw http::Error{400, "invalid_postcode",
-                          "Ce code postal n'est pas valide : il faut 5 chiffres, par exemple 75011."};
-    }
+    const std::string lang = body.has("lang") ? body.text("lang") : "fr";
+    require_postcode(postcode);
     if (role != "victim" && role != "witness") {
         throw http::Error{400, "invalid_role", "Indiquez si vous êtes victime ou témoin."};
+    }
+    if (!visitor::is_known_lang(lang)) {
+        throw http::Error{400, "invalid_lang", "Cette langue n'est pas proposée."};
     }
     const auto now = server::now();
     std::optional<visitor::Created> created;
     std::optional<routing::Unit> unit;
+    bool on_duty = false;
     app.writer.run([&](store::Db& db) {
-        unit = routing::route(db, postcode);
-        if (!unit) {
+        const auto routed = routing::route(db, postcode);
+        if (!routed) {
             throw http::Error{503, "no_unit",
                               "Aucune équipe n'est disponible pour le moment. En cas de danger, appelez le 17."};
         }
-        created = visitor::create(db, *unit, role, now, app.ttl);
+        unit = duty::first_on_duty(db, *routed, now);
+        on_duty = duty::on_duty(db, unit->id, now);
+        created = visitor::create(db, *unit, role, lang, now, app.ttl);
     });
     return http::json(201, {{"token", created->token},
                             {"session", created->session.public_id},
+                            {"role", role},
+                            {"lang", lang},
                             {"unit", {{"name", unit->name}, {"kind", unit->kind}}},
+                            {"on_duty", on_duty},
                             {"expires_at", created->session.expires_at}});
 }
 

@@ -1,4 +1,5 @@
 #include "agents.hpp"
+#include "duty.hpp"
 #include "limits.hpp"
 #include "routing.hpp"
 
@@ -15,7 +16,13 @@ constexpr std::size_t kMemLimit = 32UL * 1024 * 1024;
 constexpr std::size_t kMinPasswordBytes = 10;
 
 constexpr const char* kInsert = "INSERT INTO agents (username, password_hash) VALUES (?, ?)";
-constexpr const char* kByName = "SELECT id FROM agents WHERE username = ?";
+constexpr const char* kByName = "SELECT id, disabled FROM agents WHERE username = ?";
+constexpr const char* kEnable = "UPDATE agents SET disabled = 0, failed_logins = 0, locked_until = 0 WHERE username = ?";
+constexpr const char* kSetPassword = "UPDATE agents SET password_hash = ? WHERE username = ?";
+constexpr const char* kList =
+    "SELECT a.username, a.disabled, a.last_poll, a.away_at, coalesce(group_concat(u.code, ' '), '') "
+    "FROM agents a LEFT JOIN agent_units au ON au.agent_id = a.id LEFT JOIN units u ON u.id = au.unit_id "
+    "GROUP BY a.id ORDER BY a.username";
 constexpr const char* kAddUnit = "INSERT OR IGNORE INTO agent_units (agent_id, unit_id) VALUES (?, ?)";
 constexpr const char* kDisable = "UPDATE agents SET disabled = 1 WHERE username = ?";
 constexpr const char* kLogoutAll = "DELETE FROM agent_logins WHERE agent_id = (SELECT id FROM agents WHERE username = ?)";
@@ -51,7 +58,12 @@ void add(store::Db& db, std::string_view username, const std::string& password_h
     if (!is_valid_username(username)) {
         throw std::runtime_error("a username is 1 to 64 of a-z, 0-9, '.', '-', '_'");
     }
-    if (store::Query(db, kByName, username).next()) {
+    if (store::Query existing(db, kByName, username); existing.next()) {
+        if (existing.integer(1) != 0) {
+            throw std::runtime_error("operator " + std::string(username) +
+                                     " exists and is disabled: use `abrictl agent enable " + std::string(username) +
+                                     "` (and `agent passwd` for a new password)");
+        }
         throw std::runtime_error("operator " + std::string(username) + " exists already");
     }
     store::Query(db, kInsert, username, password_hash).run();
@@ -63,10 +75,51 @@ void add(store::Db& db, std::string_view username, const std::string& password_h
     }
 }
 
-void disable(store::Db& db, std::string_view username) {
+namespace {
+std::int64_t require_id(store::Db& db, std::string_view username) {
+    store::Query query(db, kByName, username);
+    if (!query.next()) throw std::runtime_error("no operator " + std::string(username) + " (see: abrictl agent list)");
+    return query.integer(0);
+}
+}  // namespace
+
+int disable(store::Db& db, std::string_view username, std::int64_t now) {
+    const std::int64_t id = require_id(db, username);
     store::Query(db, kDisable, username).run();
-    if (store::changes(db) == 0) throw std::runtime_error("no operator " + std::string(username));
     store::Query(db, kLogoutAll, username).run();
+    return duty::sign_off(db, id, now);
+}
+
+void enable(store::Db& db, std::string_view username) {
+    require_id(db, username);
+    store::Query(db, kEnable, username).run();
+}
+
+void set_password(store::Db& db, std::string_view username, const std::string& password_hash) {
+    require_id(db, username);
+    store::Query(db, kSetPassword, password_hash, username).run();
+    store::Query(db, kLogoutAll, username).run();
+}
+
+std::vector<Listing> list(store::Db& db) {
+    std::vector<Listing> out;
+    store::Query query(db, kList);
+    while (query.next()) {
+        Listing agent{.username = query.text(0),
+                      .disabled = query.integer(1) != 0,
+                      .unit_codes = {},
+                      .last_poll = query.integer(2),
+                      .away = query.integer(3) != 0};
+        const std::string codes = query.text(4);
+        for (std::size_t start = 0; start < codes.size();) {
+            const auto space = codes.find(' ', start);
+            const auto end = space == std::string::npos ? codes.size() : space;
+            agent.unit_codes.push_back(codes.substr(start, end - start));
+            start = end + 1;
+        }
+        out.push_back(std::move(agent));
+    }
+    return out;
 }
 
 }  // namespace abri::agents

@@ -18,6 +18,20 @@ bool is_valid_username(std::string_view username);
 // Inside a write transaction; throw std::runtime_error for the admin.
 void add(store::Db& db, std::string_view username, const std::string& password_hash,
          const std::vector<std::string>& unit_codes);
-void disable(store::Db& db, std::string_view username);
+// Logged out everywhere; every conversation held goes back to its queue.
+// Returns how many.
+int disable(store::Db& db, std::string_view username, std::int64_t now);
+void enable(store::Db& db, std::string_view username);
+// A new password; every login of the account ends.
+void set_password(store::Db& db, std::string_view username, const std::string& password_hash);
+
+struct Listing {
+    std::string username;
+    bool disabled;
+    std::vector<std::string> unit_codes;
+    std::int64_t last_poll;  // the console's last events poll, 0: never
+    bool away;
+};
+std::vector<Listing> list(store::Db& db);
 
 }  // namespace abri::agents

@@ -1,4 +1,5 @@
 #include "app.hpp"
+#include "limits.hpp"
 #include "log.hpp"
 
 #include <iostream>
@@ -18,6 +19,14 @@ bool App::write_on_the_side(const char* what, const std::function<void(store::Db
     }
 }
 
+void App::sweep_duty(std::int64_t now) {
+    std::int64_t last = last_sweep.load();
+    if (now - last < limits::kSweepEverySeconds || !last_sweep.compare_exchange_strong(last, now)) return;
+    if (duty::plan(reader(), now, duty).empty()) return;
+    write_on_the_side("conversations of absent operators could not be released",
+                      [&](store::Db& w) { duty::sweep(w, now, duty); });
+}
+
 int main(int argc, char** argv, const std::string& program, const Dispatch& dispatch) {
     std::vector<std::string> args(argv + 1, argv + argc);
     try {
@@ -28,7 +37,9 @@ int main(int argc, char** argv, const std::string& program, const Dispatch& disp
         std::unique_ptr<App> app;
         return server::serve(program, config, [&]() -> server::Handler {
             const store::Options db{config.db_path, config.synchronous_full};
-            app.reset(new App{config, db, {config.idle_ttl, config.max_ttl}, store::Writer(db)});
+            const duty::Settings duty{config.agent_gone_after, config.escalate_after, config.idle_ttl, config.max_ttl};
+            app.reset(new App{config, db, {config.idle_ttl, config.max_ttl}, duty, store::Writer(db),
+                              retention::Scrubber(db)});
             return [&app, &dispatch](const http::Request& request) { return dispatch(*app, request); };
         });
     } catch (const std::exception& e) {

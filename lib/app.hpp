@@ -3,10 +3,14 @@
 // the same main().
 #pragma once
 #include "config.hpp"
+#include "duty.hpp"
+#include "retention.hpp"
 #include "server.hpp"
 #include "store.hpp"
 #include "visitor.hpp"
 
+#include <atomic>
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -16,7 +20,9 @@ struct App {
     Config config;
     store::Options db;
     visitor::Ttl ttl;
+    duty::Settings duty;
     store::Writer writer;
+    retention::Scrubber scrubber;  // finishes an erase that readers held up
 
     // This worker thread's read connection.
     store::Db& reader() { return store::thread_db(db); }
@@ -27,6 +33,12 @@ struct App {
     // logs `what` and returns false, the caller answers with what it
     // reads, and its next call tries again.
     bool write_on_the_side(const char* what, const std::function<void(store::Db&)>& work);
+
+    // Releases the conversations of operators who are gone and escalates
+    // the unseen waiting ones (duty::sweep), at most every
+    // limits::kSweepEverySeconds in this process; called from the polls.
+    void sweep_duty(std::int64_t now);
+    std::atomic<std::int64_t> last_sweep{0};  // sweep_duty's last run
 };
 
 using Dispatch = std::function<server::Outcome(App& app, const http::Request& request)>;

@@ -30,6 +30,9 @@ Config Config::load(std::vector<std::string>& args) {
     config.idle_ttl = env_int("ABRI_IDLE_TTL", limits::kDefaultIdleTtl, 1, 7 * 24 * 3600);
     config.max_ttl = env_int("ABRI_MAX_TTL", limits::kDefaultMaxTtl, 1, 30 * 24 * 3600);
     config.threads = env_int("ABRI_THREADS", limits::kDefaultThreads, 1, 256);
+    config.agent_gone_after = env_int("ABRI_AGENT_GONE_AFTER", limits::kDefaultAgentGoneAfter, 1, 24 * 3600);
+    config.escalate_after = env_int("ABRI_ESCALATE_AFTER", limits::kDefaultEscalateAfter, 1, 24 * 3600);
+    config.send_burst = env_int("ABRI_SEND_BURST", limits::kSendBurst, 1, 1000000);
     const char* sync = std::getenv("ABRI_SYNCHRONOUS");
     if (sync == nullptr || *sync == '\0' || std::strcmp(sync, "FULL") == 0) {
         config.synchronous_full = true;

@@ -14,6 +14,9 @@ struct Config {
     int max_ttl;                // ABRI_MAX_TTL: seconds after the start before expiry
     bool synchronous_full;      // ABRI_SYNCHRONOUS=FULL (default) or NORMAL
     int threads;                // ABRI_THREADS: workers per FastCGI program
+    int agent_gone_after;       // ABRI_AGENT_GONE_AFTER: seconds without a console before its chats are released
+    int escalate_after;         // ABRI_ESCALATE_AFTER: seconds a waiting chat goes unseen before escalation
+    int send_burst;             // ABRI_SEND_BURST: a session's sends in a row before one a second
 
     // Reads the environment, then takes --db and --socket out of `args`;
     // what remains is the caller's (abrictl's command, or an error).

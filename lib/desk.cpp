@@ -1,4 +1,5 @@
 #include "desk.hpp"
+#include "duty.hpp"
 #include "http.hpp"
 #include "limits.hpp"
 #include "messages.hpp"
@@ -13,12 +14,13 @@ namespace {
 
 constexpr const char* kFind =
     "SELECT s.id, s.public_id, s.unit_id, u.name, s.role, s.state, coalesce(s.agent_id, 0), s.quick_exit, "
-    "s.created_at, s.last_seen, coalesce(s.ended_at, 0) "
+    "s.created_at, s.last_seen, coalesce(s.ended_at, 0), s.answered_at IS NOT NULL OR s.claim_message <> 0 "
     "FROM sessions s JOIN units u ON u.id = s.unit_id "
     "WHERE s.public_id = ?1 AND s.unit_id IN (SELECT unit_id FROM agent_units WHERE agent_id = ?2)";
 constexpr const char* kClaim =
     "UPDATE sessions SET state = 'active', agent_id = ?, claim_message = 0 WHERE id = ? AND state = 'waiting'";
 constexpr const char* kSetClaimMessage = "UPDATE sessions SET claim_message = ? WHERE id = ?";
+constexpr const char* kOpenLeft = "UPDATE sessions SET agent_id = ? WHERE id = ? AND state = 'left' AND agent_id IS NULL";
 constexpr const char* kTransfer =
     "UPDATE sessions SET unit_id = ?, state = 'waiting', agent_id = NULL, claim_message = 0, queued_at = ? "
     "WHERE id = ?";
@@ -46,6 +48,10 @@ http::Error session_ended() {
     return {409, "session_ended", "La personne a quitté la conversation : elle ne peut plus lire vos messages."};
 }
 
+// Left before anyone of the team took it: any operator of the unit may
+// still open what the person wrote.
+bool is_left_unanswered(const Case& c) { return c.state == "left" && c.agent_id == 0 && !c.seen_by_team; }
+
 bool is_gone(const Case& c) { return c.state == "left" || c.state == "closed" || c.expired; }
 
 // The agent holds the session and its visitor can still read it.
@@ -55,6 +61,19 @@ void require_live_holder(std::int64_t agent_id, const Case& c) {
         throw not_yours();
     }
     if (is_gone(c)) throw session_ended();
+}
+
+// The operator opens, read only, what a person who left before an answer
+// wrote. The system message (the person cannot read it any more) marks
+// where the console's history starts, as a claim's does.
+void open_left(store::Db& db, std::int64_t agent_id, const Case& c, std::int64_t now) {
+    store::Query(db, kOpenLeft, agent_id, c.id).run();
+    if (store::changes(db) != 1) {
+        throw http::Error{409, "already_claimed", "Une autre personne de l'équipe a déjà ouvert cette conversation."};
+    }
+    const std::int64_t message = messages::add_system(
+        db, c.id, c.unit_id, "claimed", "Conversation ouverte après le départ de la personne, sans réponse.", now);
+    store::Query(db, kSetClaimMessage, message, c.id).run();
 }
 
 std::string local_time(std::int64_t at, const char* format) {
@@ -103,21 +122,36 @@ Case find(store::Db& db, std::int64_t agent_id, std::string_view public_id, std:
           const visitor::Ttl& ttl) {
     store::Query query(db, kFind, public_id, agent_id);
     if (!query.next()) throw not_found();
-    Case c{query.integer(0), query.text(1),        query.integer(2), query.text(3),
-           query.text(4),    query.text(5),        query.integer(6), query.integer(7) != 0,
-           query.integer(8), query.integer(9),     query.integer(10), false};
+    Case c{.id = query.integer(0),
+           .public_id = query.text(1),
+           .unit_id = query.integer(2),
+           .unit_name = query.text(3),
+           .role = query.text(4),
+           .state = query.text(5),
+           .agent_id = query.integer(6),
+           .quick_exit = query.integer(7) != 0,
+           .created_at = query.integer(8),
+           .last_seen = query.integer(9),
+           .ended_at = query.integer(10),
+           .expired = false,
+           .seen_by_team = query.integer(11) != 0};
     c.expired = now >= visitor::expires_at(c.created_at, c.last_seen, ttl);
     const bool mine = c.agent_id == agent_id;
+    const bool left_kept = c.state == "left" && now - c.ended_at < limits::kLeftKeptSeconds;
     bool visible = false;
     if (c.state == "waiting") visible = !c.expired;
     if (c.state == "active") visible = !c.expired || mine;
-    if (c.state == "left") visible = mine && now - c.ended_at < limits::kLeftKeptSeconds;
+    if (c.state == "left") visible = left_kept && (mine || is_left_unanswered(c));
     if (!visible) throw not_found();
     return c;
 }
 
 void claim(store::Db& db, std::int64_t agent_id, const Case& c, std::int64_t now) {
     if (c.state == "active" && c.agent_id == agent_id && !c.expired) return;
+    if (is_left_unanswered(c)) {
+        open_left(db, agent_id, c, now);
+        return;
+    }
     if (is_gone(c)) throw session_ended();
     if (c.state != "waiting") {
         throw http::Error{409, "already_claimed", "Une autre personne de l'équipe a déjà pris cette conversation."};
@@ -126,14 +160,20 @@ void claim(store::Db& db, std::int64_t agent_id, const Case& c, std::int64_t now
     if (store::changes(db) != 1) {
         throw http::Error{409, "already_claimed", "Une autre personne de l'équipe a déjà pris cette conversation."};
     }
-    const std::int64_t message = messages::add(
-        db, c.id, c.unit_id, "system", "Une personne de l'équipe « " + c.unit_name + " » vous répond.", now);
+    const std::int64_t message = messages::add_system(
+        db, c.id, c.unit_id, "claimed", "Une personne de l'équipe « " + c.unit_name + " » vous répond.", now);
     store::Query(db, kSetClaimMessage, message, c.id).run();
 }
 
-std::int64_t reply(store::Db& db, std::int64_t agent_id, const Case& c, std::string_view text, std::int64_t now) {
+messages::Sent reply(store::Db& db, std::int64_t agent_id, const Case& c, std::string_view text, std::int64_t now,
+                     const std::optional<std::string>& client_id) {
     require_live_holder(agent_id, c);
-    return messages::add(db, c.id, c.unit_id, "agent", text, now);
+    return messages::add(db, c.id, c.unit_id, "agent", text, now, client_id);
+}
+
+void release(store::Db& db, std::int64_t agent_id, const Case& c, std::int64_t now) {
+    require_live_holder(agent_id, c);
+    duty::release(db, c.id, c.unit_id, now);
 }
 
 void transfer(store::Db& db, std::int64_t agent_id, const Case& c, std::string_view unit_code, std::int64_t now) {
@@ -144,10 +184,10 @@ void transfer(store::Db& db, std::int64_t agent_id, const Case& c, std::string_v
     store::Query(db, kTransfer, unit->id, now, c.id).run();
     // The queue it leaves changes too.
     pulse::record(db, c.id, c.unit_id, now);
-    messages::add(db, c.id, unit->id, "system",
-                  "Votre conversation a été transmise à l'équipe « " + unit->name +
-                      " ». Merci de patienter : une personne va vous répondre.",
-                  now);
+    messages::add_system(db, c.id, unit->id, "transferred",
+                         "Votre conversation a été transmise à l'équipe « " + unit->name +
+                             " ». Merci de patienter : une personne va vous répondre.",
+                         now);
 }
 
 void close(store::Db& db, std::int64_t agent_id, const Case& c, std::int64_t now) {
@@ -161,10 +201,10 @@ void close(store::Db& db, std::int64_t agent_id, const Case& c, std::int64_t now
         return;
     }
     store::Query(db, kClose, now, c.id).run();
-    messages::add(db, c.id, c.unit_id, "system",
-                  "L'équipe a mis fin à la conversation. En cas de danger, appelez le 17 ou le 112, "
-                  "ou envoyez un SMS au 114.",
-                  now);
+    messages::add_system(db, c.id, c.unit_id, "closed",
+                         "L'équipe a mis fin à la conversation. En cas de danger, appelez le 17 ou le 112, "
+                         "ou envoyez un SMS au 114.",
+                         now);
 }
 
 void require_holder(std::int64_t agent_id, const Case& c) {
@@ -197,7 +237,7 @@ int expire_held(store::Db& db, std::int64_t agent_id, std::int64_t now, const vi
     for (const auto& e : expired) {
         store::Query(db, kExpire, now, e.id).run();
         if (store::changes(db) == 0) continue;
-        messages::add(db, e.id, e.unit_id, "system",
+        messages::add_system(db, e.id, e.unit_id, "expired",
                       e.at_max ? "La conversation a atteint sa durée maximale : elle a expiré. "
                                  "La personne ne peut plus lire vos messages."
                                : "La personne ne s'est plus connectée depuis " + std::to_string(ttl.idle / 60) +

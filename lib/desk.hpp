@@ -5,11 +5,13 @@
 // through a system message (and its pulse). Functions taking a Db run
 // inside the writer unless said otherwise.
 #pragma once
+#include "messages.hpp"
 #include "routing.hpp"
 #include "store.hpp"
 #include "visitor.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,11 +32,13 @@ struct Case {
     std::int64_t last_seen;   // the visitor's last call
     std::int64_t ended_at;    // left or closed, else 0
     bool expired;             // the visitor's token has expired
+    bool seen_by_team;        // an operator has answered or opened it
 };
 
 // The session `public_id` in one of the agent's units, as long as an
 // operator may still see it: waiting or active and not expired, or held by
-// this agent (active, or left less than limits::kLeftKeptSeconds ago).
+// this agent (active, or left less than limits::kLeftKeptSeconds ago), or
+// left that recently before anyone of the team took it.
 // Otherwise 404 not_found: the same answer for another unit's session
 // and for none at all. Reader or writer.
 Case find(store::Db& db, std::int64_t agent_id, std::string_view public_id, std::int64_t now,
@@ -42,9 +46,15 @@ Case find(store::Db& db, std::int64_t agent_id, std::string_view public_id, std:
 
 // 409 already_claimed when another operator holds it, 409 session_ended
 // when the visitor has gone. Claiming one's own session again is a no-op.
+// A session left before anyone answered is opened read only.
 void claim(store::Db& db, std::int64_t agent_id, const Case& c, std::int64_t now);
-// 403 not_yours, 409 not_claimed, 409 session_ended. Returns the message id.
-std::int64_t reply(store::Db& db, std::int64_t agent_id, const Case& c, std::string_view text, std::int64_t now);
+// 403 not_yours, 409 not_claimed, 409 session_ended. `client_id`: see
+// messages::add.
+messages::Sent reply(store::Db& db, std::int64_t agent_id, const Case& c, std::string_view text, std::int64_t now,
+                     const std::optional<std::string>& client_id = std::nullopt);
+// Back at the head of the unit's queue for a colleague, with a `released`
+// message. 403 not_yours, 409 not_claimed, 409 session_ended.
+void release(store::Db& db, std::int64_t agent_id, const Case& c, std::int64_t now);
 // Back to waiting in the queue of `unit_code` (any unit, the same one
 // included: that hands the session back to the team). A waiting session
 // of the agent's units can be transferred without claiming it.

@@ -35,6 +35,13 @@ Response error_response(int status, const std::string& code, const std::string& 
     return json(status, {{"error", {{"code", code}, {"message", message}}}});
 }
 
+Response error_response(const Error& error) {
+    nlohmann::json body = error.extra;
+    body["code"] = error.code;
+    body["message"] = error.what();
+    return json(error.status, {{"error", body}});
+}
+
 std::string serialize(const Response& response) {
     std::string out = "Status: " + std::to_string(response.status) + " " + reason(response.status) + "\r\n";
     if (!response.content_type.empty()) out += "Content-Type: " + response.content_type + "\r\n";

@@ -36,13 +36,19 @@ struct Response {
 struct Error : std::runtime_error {
     int status;
     std::string code;
+    // Fields beside code and message, for a page to choose its words or
+    // act (e.g. a postcode's `reason`); a flat object of our own values.
+    nlohmann::json extra = nlohmann::json::object();
     Error(int status_, std::string code_, const std::string& message)
         : std::runtime_error(message), status(status_), code(std::move(code_)) {}
+    Error(int status_, std::string code_, const std::string& message, nlohmann::json extra_)
+        : std::runtime_error(message), status(status_), code(std::move(code_)), extra(std::move(extra_)) {}
 };
 
 Response json(int status, const nlohmann::json& body);
 Response no_content();
 Response error_response(int status, const std::string& code, const std::string& message);
+Response error_response(const Error& error);
 
 // The CGI/FastCGI response head and body, ready to write.
 std::string serialize(const Response& response);

@@ -1,5 +1,6 @@
 #include "input.hpp"
 #include "limits.hpp"
+#include <algorithm>
 #include <cctype>
 #include <cstdint>
 
@@ -133,23 +134,42 @@ std::map<std::string, long, std::less<>> parse_query(std::string_view query, std
     return values;
 }
 
-bool is_clean_utf8(std::string_view text) {
+namespace {
+
+// A code point the contract refuses in a message: C0 controls but tab and
+// line feed, DEL, C1 controls (U+0080-U+009F: "\u009b2J" clears a
+// terminal that shows an export), bidirectional overrides and isolates
+// (U+202A-U+202E, U+2066-U+2069: a reversed line in a report) and the
+// line and paragraph separators (U+2028, U+2029: a line break that some
+// readers show and others do not).
+bool is_forbidden(std::uint32_t code) {
+    if (code < 0x20) return code != '\t' && code != '\n';
+    if (code >= 0x7f && code <= 0x9f) return true;
+    if (code >= 0x202a && code <= 0x202e) return true;
+    if (code >= 0x2066 && code <= 0x2069) return true;
+    return code == 0x2028 || code == 0x2029;
+}
+
+bool is_space(std::uint32_t code) {
+    return code == ' ' || code == '\t' || code == '\n' || code == 0xa0 || code == 0x1680 ||
+           (code >= 0x2000 && code <= 0x200b) || code == 0x202f || code == 0x205f || code == 0x3000 ||
+           code == 0xfeff;
+}
+
+// Calls `each` with every code point; false at the first invalid sequence.
+template <typename Each>
+bool decode(std::string_view text, Each each) {
     std::size_t i = 0;
     while (i < text.size()) {
         const auto c = static_cast<unsigned char>(text[i]);
-        if (c < 0x80) {
-            if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') return false;
-            if (c == 0x7f) return false;
-            ++i;
-            continue;
-        }
         std::size_t extra = 0;
         std::uint32_t code = 0;
-        if (c >= 0xc2 && c <= 0xdf) { extra = 1; code = c & 0x1fu; }
+        if (c < 0x80) { code = c; }
+        else if (c >= 0xc2 && c <= 0xdf) { extra = 1; code = c & 0x1fu; }
         else if (c >= 0xe0 && c <= 0xef) { extra = 2; code = c & 0x0fu; }
         else if (c >= 0xf0 && c <= 0xf4) { extra = 3; code = c & 0x07u; }
         else return false;
-        if (i + extra >= text.size()) return false;
+        if (i + extra >= text.size() && extra > 0) return false;
         for (std::size_t k = 1; k <= extra; ++k) {
             const auto cc = static_cast<unsigned char>(text[i + k]);
             if ((cc & 0xc0) != 0x80) return false;
@@ -159,20 +179,41 @@ bool is_clean_utf8(std::string_view text) {
             (code >= 0xd800 && code <= 0xdfff)) {
             return false;
         }
+        if (!each(code)) return false;
         i += extra + 1;
     }
     return true;
 }
 
-std::size_t trimmed_length(std::string_view text) {
-    const auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
-    while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
-    while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
+}  // namespace
+
+bool is_clean_utf8(std::string_view text) {
+    return decode(text, [](std::uint32_t code) { return !is_forbidden(code); });
+}
+
+std::size_t code_points(std::string_view text) {
     std::size_t count = 0;
     for (char c : text) {
         if ((static_cast<unsigned char>(c) & 0xc0) != 0x80) ++count;
     }
     return count;
+}
+
+bool is_blank(std::string_view text) {
+    bool blank = true;
+    decode(text, [&blank](std::uint32_t code) {
+        blank = is_space(code);
+        return blank;  // stops at the first visible character
+    });
+    return blank;
+}
+
+bool is_token_word(std::string_view text, std::size_t max_bytes) {
+    return !text.empty() && text.size() <= max_bytes &&
+           std::all_of(text.begin(), text.end(), [](char c) {
+               return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                      c == '_';
+           });
 }
 
 }  // namespace abri::input

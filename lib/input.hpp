@@ -46,11 +46,19 @@ struct QueryKey {
 // non-digits and out-of-range values are 400.
 std::map<std::string, long, std::less<>> parse_query(std::string_view query, std::span<const QueryKey> spec);
 
-// True when `text` is valid UTF-8 without NUL or other C0 controls except
-// tab, newline and carriage return.
+// True when `text` is valid UTF-8 without what the contract refuses in a
+// message: C0 controls but tab and line feed, DEL, C1 controls,
+// bidirectional overrides and isolates, line and paragraph separators.
 bool is_clean_utf8(std::string_view text);
 
-// Number of code points once leading and trailing white space is removed.
-std::size_t trimmed_length(std::string_view text);
+// Number of code points of valid UTF-8, as sent.
+std::size_t code_points(std::string_view text);
+
+// True when every character is white space (Unicode's spaces included), or
+// there is none.
+bool is_blank(std::string_view text);
+
+// 1 to `max_bytes` of A-Z, a-z, 0-9, '-' and '_': a page's own id.
+bool is_token_word(std::string_view text, std::size_t max_bytes);
 
 }  // namespace abri::input

@@ -2,6 +2,7 @@
 // (client_max_body_size) and kMaxWaitSeconds (fastcgi_read_timeout).
 #pragma once
 #include <cstddef>
+#include <cstdint>
 
 namespace abri::limits {
 
@@ -11,7 +12,8 @@ inline constexpr std::size_t kMaxQueryBytes = 256;          // the whole query s
 inline constexpr int kMaxJsonDepth = 4;                     // bodies are flat objects
 inline constexpr std::size_t kMaxJsonFields = 8;            // keys in one body
 
-inline constexpr std::size_t kMaxTextChars = 2000;          // a message, in code points after trimming
+inline constexpr std::size_t kMaxTextChars = 2000;          // a message, in code points as sent
+inline constexpr std::size_t kMaxClientIdBytes = 64;        // a page's id for a message it typed
 inline constexpr std::size_t kMaxUsernameBytes = 64;
 inline constexpr std::size_t kMaxPasswordBytes = 256;
 inline constexpr std::size_t kMaxUnitCodeBytes = 32;
@@ -43,6 +45,28 @@ inline constexpr int kPurgeSliceMs = 10;                    // and its work, at 
 inline constexpr int kPurgeGapMs = 2;                       // lock left free between two: twice the
                                                             // busy handler's 1 ms retry (lib/store.cpp)
 
+// Nobody left alone (lib/duty.hpp).
+inline constexpr int kOnDutyWithin = 60;                    // an events poll this recent: a console is connected
+inline constexpr int kDefaultAgentGoneAfter = 300;          // ABRI_AGENT_GONE_AFTER: no console, chats released
+inline constexpr int kDefaultEscalateAfter = 120;           // ABRI_ESCALATE_AFTER: unseen waiting chat escalated
+inline constexpr int kPresenceGranularity = 10;             // seconds between last_poll writes, at most
+inline constexpr int kSweepEverySeconds = 1;                // release and escalation checks, per process
+inline constexpr int kMaxFallbackChain = 16;                // units followed along fallbacks, at most
+inline constexpr int kErasedKeptSeconds = 10 * 60;          // an erased chat's notice for its operator
+inline constexpr int kPulsesKeptSeconds = 10 * 60;          // pulses only matter to polls waiting now
+
+// What one session may send (lib/visitor.hpp): a burst (ABRI_SEND_BURST;
+// a page back from a network drop sends what was typed meanwhile in a
+// row), then one a second; and in all. A person in danger types a lot; a
+// script does not get to fill the disk or the operators' screens.
+inline constexpr int kSendBurst = 20;
+inline constexpr int kSendIntervalSeconds = 1;
+inline constexpr std::int64_t kMaxSessionMessages = 2000;
+inline constexpr std::int64_t kMaxSessionBytes = 2 * 1024 * 1024;
+inline constexpr std::size_t kMaxAnswerBytes = 256 * 1024;  // text in one poll answer; the page pages on
+
+inline constexpr std::int64_t kMaxId = 9007199254740991;    // 2^53 - 1: ids a JavaScript number holds exactly
+
 inline constexpr std::size_t kTokenBytes = 32;              // 256-bit bearer tokens
 
 // Operators (lib/auth.hpp, lib/desk.hpp, lib/queue.hpp).
@@ -54,7 +78,8 @@ inline constexpr int kLoginFailuresKept = 60 * 60;          // failures older th
 inline constexpr std::ptrdiff_t kMaxConcurrentVerifications = 2;  // Argon2id runs at 32 MiB each
 inline constexpr int kVerificationWaitMs = 10000;           // in line for a slot (first come, first served), then 503
 inline constexpr std::size_t kMaxUnknownLogins = 10000;     // unknown usernames throttled in memory
-inline constexpr std::size_t kMaxQueueEntries = 500;        // sessions in one events answer
+inline constexpr std::size_t kMaxWaitingEntries = 100;      // waiting entries in one events answer (held ones: all)
+inline constexpr std::size_t kPreviewChars = 140;           // the start of the person's latest message, in the queue
 inline constexpr std::size_t kMaxEventMessages = 1000;      // messages in one events answer (the newest)
 inline constexpr std::size_t kMaxTranscriptMessages = 20000;// messages in one export
 

@@ -4,32 +4,94 @@
 #include "limits.hpp"
 #include "pulse.hpp"
 
+#include <algorithm>
+#include <array>
+
 namespace abri::messages {
 
 namespace {
-constexpr const char* kInsert = "INSERT INTO messages (session_id, sender, text, at) VALUES (?, ?, ?, ?)";
+constexpr const char* kInsert =
+    "INSERT INTO messages (session_id, sender, text, at, kind, client_id) VALUES (?, ?, ?, ?, ?, ?)";
+constexpr const char* kByClientId = "SELECT id, at FROM messages WHERE session_id = ? AND client_id = ?";
+constexpr const char* kCountVisitor =
+    "UPDATE sessions SET unread = unread + 1, visitor_messages = visitor_messages + 1, "
+    "visitor_bytes = visitor_bytes + ?, last_visitor_message = ? WHERE id = ?";
+constexpr const char* kCountAgent =
+    "UPDATE sessions SET unread = 0, answered_at = coalesce(answered_at, ?) WHERE id = ?";
+// One more than a page can hold, in count: the byte budget ends it sooner.
 constexpr const char* kAfter =
-    "SELECT id, sender, text, at FROM messages WHERE session_id = ? AND id > ? ORDER BY id LIMIT 500";
+    "SELECT id, sender, text, at, coalesce(kind, '') FROM messages WHERE session_id = ? AND id > ? "
+    "ORDER BY id LIMIT 1000";
+
+constexpr std::array<std::string_view, 6> kVisitorKinds = {"claimed",   "released", "transferred",
+                                                          "escalated", "closed",   "danger"};
+
+std::int64_t insert(store::Db& db, std::int64_t session_id, std::string_view from, std::string_view text,
+                    std::int64_t now, std::string_view kind, const std::optional<std::string>& client_id) {
+    const std::optional<std::string> kind_column = kind.empty() ? std::nullopt : std::optional(std::string(kind));
+    store::Query(db, kInsert, session_id, from, text, now, kind_column, client_id).run();
+    return store::last_insert_id(db);
+}
+
 }  // namespace
 
-std::int64_t add(store::Db& db, std::int64_t session_id, std::int64_t unit_id, std::string_view from,
-                 std::string_view text, std::int64_t now) {
-    store::Query(db, kInsert, session_id, from, text, now).run();
-    const std::int64_t id = store::last_insert_id(db);
+bool visitor_sees(std::string_view kind) {
+    return std::find(kVisitorKinds.begin(), kVisitorKinds.end(), kind) != kVisitorKinds.end();
+}
+
+bool find_sent(store::Db& db, std::int64_t session_id, const std::string& client_id, Sent& sent) {
+    store::Query seen(db, kByClientId, session_id, client_id);
+    if (!seen.next()) return false;
+    sent = {seen.integer(0), seen.integer(1)};
+    return true;
+}
+
+Sent add(store::Db& db, std::int64_t session_id, std::int64_t unit_id, std::string_view from,
+         std::string_view text, std::int64_t now, const std::optional<std::string>& client_id) {
+    if (Sent sent{}; client_id && find_sent(db, session_id, *client_id, sent)) return sent;
+    const std::int64_t id = insert(db, session_id, from, text, now, {}, client_id);
+    if (from == "visitor") {
+        store::Query(db, kCountVisitor, static_cast<std::int64_t>(text.size()), id, session_id).run();
+    } else {
+        store::Query(db, kCountAgent, now, session_id).run();
+    }
+    pulse::record(db, session_id, unit_id, now);
+    return {id, now};
+}
+
+std::int64_t add_system(store::Db& db, std::int64_t session_id, std::int64_t unit_id, std::string_view kind,
+                        std::string_view text, std::int64_t now) {
+    const std::int64_t id = insert(db, session_id, "system", text, now, kind, std::nullopt);
     pulse::record(db, session_id, unit_id, now);
     return id;
 }
 
-std::vector<Message> after(store::Db& db, std::int64_t session_id, std::int64_t after_id) {
-    std::vector<Message> list;
+Page for_visitor(store::Db& db, std::int64_t session_id, std::int64_t after_id) {
+    Page page;
+    std::size_t bytes = 0;
     store::Query query(db, kAfter, session_id, after_id);
-    while (query.next()) list.push_back({query.integer(0), query.text(1), query.text(2), query.integer(3)});
-    return list;
+    while (query.next()) {
+        Message m{query.integer(0), query.text(1), query.text(2), query.integer(3), query.text(4)};
+        if (m.from == "system" && !visitor_sees(m.kind)) continue;
+        bytes += m.text.size();
+        if (!page.list.empty() && bytes > limits::kMaxAnswerBytes) {
+            page.more = true;
+            break;
+        }
+        page.list.push_back(std::move(m));
+    }
+    return page;
+}
+
+nlohmann::json to_json(const Message& m) {
+    nlohmann::json out = {{"id", m.id}, {"from", m.from}, {"text", m.text}, {"at", m.at}};
+    if (!m.kind.empty()) out["kind"] = m.kind;
+    return out;
 }
 
 nlohmann::json to_json(const std::vector<Message>& list) {
     auto out = nlohmann::json::array();
-    for (const auto& m : list) out.push_back({{"id", m.id}, {"from", m.from}, {"text", m.text}, {"at", m.at}});
+    for (const auto& m : list) out.push_back(to_json(m));
     return out;
 }
 
@@ -37,13 +99,19 @@ void validate_text(std::string_view text) {
     if (!input::is_clean_utf8(text)) {
         throw http::Error{400, "invalid_text", "Le message contient des caractères non valides."};
     }
-    const auto length = input::trimmed_length(text);
-    if (length == 0) throw http::Error{400, "invalid_text", "Le message est vide."};
-    if (length > limits::kMaxTextChars) {
+    if (input::is_blank(text)) throw http::Error{400, "invalid_text", "Le message est vide."};
+    if (input::code_points(text) > limits::kMaxTextChars) {
         throw http::Error{400, "invalid_text",
                           "Le message est trop long (" + std::to_string(limits::kMaxTextChars) +
                               " caractères au plus). Vous pouvez l'envoyer en plusieurs fois."};
     }
+}
+
+std::optional<std::string> validate_client_id(const std::optional<std::string>& client_id) {
+    if (client_id && !input::is_token_word(*client_id, limits::kMaxClientIdBytes)) {
+        throw http::Error{400, "invalid_client_id", "L'identifiant du message n'a pas la bonne forme."};
+    }
+    return client_id;
 }
 
 }  // namespace abri::messages

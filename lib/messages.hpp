@@ -1,9 +1,12 @@
 // The messages of a session. Each insert also records a pulse, so that the
-// other side's long-poll wakes in whatever process it waits.
+// other side's long-poll wakes in whatever process it waits, and keeps the
+// session's counters (unread, totals, latest message of the person) so that
+// the queue reads them instead of counting messages.
 #pragma once
 #include "store.hpp"
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,16 +18,49 @@ struct Message {
     std::string from;  // "visitor", "agent" or "system"
     std::string text;
     std::int64_t at;
+    std::string kind;  // system messages: claimed, released, left, ...; else empty
 };
 
-std::int64_t add(store::Db& db, std::int64_t session_id, std::int64_t unit_id, std::string_view from,
-                 std::string_view text, std::int64_t now);
-std::vector<Message> after(store::Db& db, std::int64_t session_id, std::int64_t after_id);
+// Who sees a system message of `kind`: the person's page sees only what
+// concerns it (an operator answers, goes, passes the chat on, closes it,
+// the danger it reported); left, quick_exit, expired and erased are the
+// operators' alone.
+bool visitor_sees(std::string_view kind);
+
+// A message typed by a person (visitor or agent). `client_id`, when given,
+// makes the send idempotent: a second one with the same id in the same
+// session stores nothing and returns the first one's id and time.
+struct Sent {
+    std::int64_t id;
+    std::int64_t at;
+};
+Sent add(store::Db& db, std::int64_t session_id, std::int64_t unit_id, std::string_view from,
+         std::string_view text, std::int64_t now, const std::optional<std::string>& client_id = std::nullopt);
+// The message the session sent with `client_id` already, if any.
+bool find_sent(store::Db& db, std::int64_t session_id, const std::string& client_id, Sent& sent);
+// A system message; `kind` is the stable word pages rely on.
+std::int64_t add_system(store::Db& db, std::int64_t session_id, std::int64_t unit_id, std::string_view kind,
+                        std::string_view text, std::int64_t now);
+
+// The messages after `after_id` that the person's page may see, oldest
+// first, up to limits::kMaxAnswerBytes of text (at least one): `more` is
+// set when some were left for the next call.
+struct Page {
+    std::vector<Message> list;
+    bool more = false;
+};
+Page for_visitor(store::Db& db, std::int64_t session_id, std::int64_t after_id);
+
+nlohmann::json to_json(const Message& m);
 nlohmann::json to_json(const std::vector<Message>& list);
 
-// Validates a message typed by a person: valid UTF-8, no control
-// characters, 1 to limits::kMaxTextChars characters once trimmed.
+// Validates a message typed by a person (the contract's text rule): valid
+// UTF-8 without control characters, bidirectional overrides or isolates,
+// 1 to limits::kMaxTextChars characters as sent, not only white space.
 // Throws 400 invalid_text.
 void validate_text(std::string_view text);
+// The page's id of a typed message, if any: 400 invalid_client_id unless
+// 1 to limits::kMaxClientIdBytes of A-Z, a-z, 0-9, '-', '_'.
+std::optional<std::string> validate_client_id(const std::optional<std::string>& client_id);
 
 }  // namespace abri::messages

@@ -1,7 +1,8 @@
 // What one operator's long-poll carries: the queue of the operator's
-// units (waiting sessions, longest wait first, then the sessions the
-// operator holds) and the messages of the sessions the operator holds
-// since a cursor. The cursor is a pulse id (see sql/002_agents.sql): it
+// units (every session the operator holds, then a page of the waiting
+// ones: in danger first, then those who have written, then the longest
+// wait; then those who left before an answer), who is on duty, and the
+// messages of the sessions the operator holds since a cursor. The cursor is a pulse id (see sql/002_agents.sql): it
 // tells both which changes the client has seen and which messages.
 #pragma once
 #include "store.hpp"
@@ -21,6 +22,7 @@ struct Entry {
     std::string unit_name;
     std::string unit_kind;     // "police" or "gendarmerie"
     std::string role;          // "victim" or "witness"
+    std::string lang;          // the person's page language
     std::string state;         // "waiting", "active" or "left"
     bool mine;                 // held by this operator
     std::int64_t since;        // waiting since (created, or transferred)
@@ -29,6 +31,9 @@ struct Entry {
     bool connected;            // last_seen within limits::kConnectedWithin
     bool quick_exit;           // left with the quick exit
     std::int64_t ended_at;     // left at, else 0
+    bool danger;               // the person said "in danger now"
+    bool answered;             // an operator has written to the person
+    std::optional<std::string> preview;  // the start of the person's latest message
     bool operator==(const Entry&) const = default;
 };
 
@@ -38,11 +43,22 @@ struct Message {
     std::string from;     // "visitor", "agent" or "system"
     std::string text;
     std::int64_t at;
+    std::string kind;     // system messages only
+};
+
+struct UnitDuty {
+    std::string code;
+    bool on_duty;
+    bool operator==(const UnitDuty&) const = default;
 };
 
 struct Snapshot {
     std::int64_t cursor = 0;        // the latest pulse of this snapshot
-    std::vector<Entry> queue;
+    std::vector<Entry> queue;       // held ones first, then a page of the others
+    std::int64_t waiting_total = 0; // waiting sessions, listed or not
+    std::vector<UnitDuty> units;    // the operator's units, on duty or not
+    bool away = false;              // the operator's own presence
+    std::vector<std::string> erased;// held sessions the person erased, lately
     std::vector<Message> messages;  // ordered by id
     bool truncated = false;         // older messages left out (limits::kMaxEventMessages)
     bool changed = false;           // a pulse of these units or sessions came after the client's cursor

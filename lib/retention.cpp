@@ -16,7 +16,8 @@ constexpr auto kScrubPause = std::chrono::milliseconds(5);
 // A pending TRUNCATE checkpoint blocks new writers while it waits for
 // readers: wait briefly, let the senders through, try again.
 constexpr int kScrubBusyMs = 20;
-constexpr int kBusyRetries = 5;  // busy timeouts in a row before the purge gives up
+constexpr int kBusyRetries = 5;
+constexpr auto kScrubRetry = std::chrono::seconds(1);  // busy timeouts in a row before the purge gives up
 
 // ?1 = now - left kept, ?2 = now - idle ttl, ?3 = now - max ttl, ?5 = the
 // last session id a batch of this run looked at: each batch goes on from
@@ -26,10 +27,10 @@ constexpr const char* kPurgeable =
     "OR (state IN ('waiting', 'active') AND (last_seen <= ?2 OR created_at <= ?3))) ORDER BY id LIMIT ?4";
 constexpr const char* kDeleteMessages = "DELETE FROM messages WHERE session_id = ?";
 constexpr const char* kDeleteSession = "DELETE FROM sessions WHERE id = ?";
-// Pulses only matter to polls waiting now; a day is ample.
+constexpr const char* kDeleteSessionPulses = "DELETE FROM pulses WHERE session_id = ?";
 constexpr const char* kDeleteOldPulses = "DELETE FROM pulses WHERE at < ?";
 constexpr const char* kDeleteOldLogins = "DELETE FROM agent_logins WHERE expires_at <= ?";
-constexpr std::int64_t kPulsesKeptSeconds = 24 * 3600;
+constexpr const char* kDeleteOldErased = "DELETE FROM erased WHERE at <= ?";
 
 // One transaction of at most limits::kPurgeBatch sessions after `cursor`,
 // ended after limits::kPurgeSliceMs of work so that sends waiting for the
@@ -51,8 +52,10 @@ bool purge_batch(store::Db& db, std::int64_t now, const visitor::Ttl& ttl, std::
         store::Query(db, kDeleteMessages, session).run();
         messages += store::changes(db);
         store::Query(db, kDeleteSession, session).run();
-        // Operators' consoles drop the conversation at once.
-        pulse::record(db, session, unit, now);
+        // Its pulses name it and its unit: they go with it. Operators'
+        // consoles of the unit drop the conversation at once.
+        store::Query(db, kDeleteSessionPulses, session).run();
+        pulse::record(db, 0, unit, now);
         ++sessions;
         if (std::chrono::steady_clock::now() >= deadline) break;
     }
@@ -116,13 +119,53 @@ PurgeResult purge(const store::Options& options, std::int64_t now, const visitor
             }
         }
         store::WriteTransaction transaction(db);
-        store::Query(db, kDeleteOldPulses, now - kPulsesKeptSeconds).run();
+        store::Query(db, kDeleteOldPulses, now - limits::kPulsesKeptSeconds).run();
         store::Query(db, kDeleteOldLogins, now).run();
+        store::Query(db, kDeleteOldErased, now - limits::kErasedKeptSeconds).run();
         transaction.commit();
     }
     result.scrubbed = scrub(options);
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return result;
+}
+
+Scrubber::Scrubber(store::Options options) : options_(std::move(options)), thread_([this] { loop(); }) {}
+
+Scrubber::~Scrubber() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    wake_.notify_one();
+    thread_.join();
+}
+
+void Scrubber::request() {
+    {
+        std::lock_guard lock(mutex_);
+        pending_ = true;
+    }
+    wake_.notify_one();
+}
+
+void Scrubber::loop() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+        wake_.wait(lock, [this] { return stopping_ || pending_; });
+        if (stopping_) return;
+        // A reader holding old frames lets go within seconds (a backup, a
+        // long poll's read): try again each second until the log is empty.
+        if (wake_.wait_for(lock, kScrubRetry, [this] { return stopping_; })) return;
+        lock.unlock();
+        bool done = false;
+        try {
+            done = scrub(options_);
+        } catch (const std::exception& e) {
+            log::line(std::string("scrub after an erase: ") + e.what());
+        }
+        lock.lock();
+        if (done) pending_ = false;
+    }
 }
 
 }  // namespace abri::retention

@@ -4,7 +4,10 @@
 #include "store.hpp"
 #include "visitor.hpp"
 
+#include <condition_variable>
 #include <cstdint>
+#include <mutex>
+#include <thread>
 
 namespace abri::retention {
 
@@ -13,6 +16,27 @@ namespace abri::retention {
 // text (deleted pages are zeroed by secure_delete). Retries while readers
 // keep old frames in use; returns false if the log could not be emptied.
 bool scrub(const store::Options& options);
+
+// Retries the scrub in the background until it succeeds: an erase whose
+// log a reader kept busy is finished as soon as the reader lets go, not
+// at the next purge.
+class Scrubber {
+public:
+    explicit Scrubber(store::Options options);
+    ~Scrubber();
+    Scrubber(const Scrubber&) = delete;
+    Scrubber& operator=(const Scrubber&) = delete;
+    void request();
+
+private:
+    void loop();
+    store::Options options_;
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    bool pending_ = false;
+    bool stopping_ = false;
+    std::thread thread_;
+};
 
 struct PurgeResult {
     std::int64_t sessions = 0;   // erased, with all their messages

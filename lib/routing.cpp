@@ -1,4 +1,5 @@
 #include "routing.hpp"
+#include "limits.hpp"
 
 #include <algorithm>
 #include <stdexcept>
@@ -25,13 +26,21 @@ bool is_valid_department_prefix(std::string_view digits) {
     const int two = (digits[0] - '0') * 10 + (digits[1] - '0');
     if (two >= 1 && two <= 95) return true;
     if (two == 97) return digits.size() == 2 || (digits[2] >= '1' && digits[2] <= '6');
-    return two == 98;
+    if (two == 98) return digits.size() == 2 || (digits[2] >= '4' && digits[2] <= '9');
+    return false;
 }
 
 constexpr const char* kUnitById = "SELECT id, code, name, kind FROM units WHERE id = ?";
 constexpr const char* kUnitByCode = "SELECT id, code, name, kind FROM units WHERE code = ?";
 constexpr const char* kRouteByKey = "SELECT unit_id FROM routes WHERE key = ?";
 constexpr const char* kInsertUnit = "INSERT INTO units (code, name, kind) VALUES (?, ?, ?)";
+constexpr const char* kListUnits =
+    "SELECT u.id, u.code, u.name, u.kind, coalesce(f.code, '') FROM units u LEFT JOIN units f ON f.id = u.fallback_id "
+    "ORDER BY u.code";
+constexpr const char* kListRoutes =
+    "SELECT r.key, u.code FROM routes r JOIN units u ON u.id = r.unit_id ORDER BY r.key = '*', r.key";
+constexpr const char* kDeleteRoute = "DELETE FROM routes WHERE key = ?";
+constexpr const char* kSetFallback = "UPDATE units SET fallback_id = ?2 WHERE id = ?1";
 constexpr const char* kUpsertRoute =
     "INSERT INTO routes (key, unit_id) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET unit_id = excluded.unit_id";
 
@@ -42,9 +51,14 @@ std::optional<Unit> read_unit(store::Query& query) {
 
 }  // namespace
 
-bool is_valid_postcode(std::string_view postcode) {
-    return postcode.size() == 5 && is_valid_department_prefix(postcode);
+PostcodeProblem postcode_problem(std::string_view postcode) {
+    if (postcode.size() != 5 || !all_digits(postcode)) return PostcodeProblem::Format;
+    if (postcode.substr(0, 3) == "980") return PostcodeProblem::Monaco;
+    if (!is_valid_department_prefix(postcode)) return PostcodeProblem::Department;
+    return PostcodeProblem::None;
 }
+
+bool is_valid_postcode(std::string_view postcode) { return postcode_problem(postcode) == PostcodeProblem::None; }
 
 bool is_valid_key(std::string_view key) {
     if (key == "2A" || key == "2B") return true;
@@ -80,14 +94,38 @@ std::optional<Unit> find_unit(store::Db& db, std::string_view code) {
     return read_unit(unit);
 }
 
+std::optional<Unit> find_unit_by_id(store::Db& db, std::int64_t id) {
+    store::Query unit(db, kUnitById, id);
+    return read_unit(unit);
+}
+
+std::vector<UnitListing> list_units(store::Db& db) {
+    std::vector<UnitListing> units;
+    store::Query query(db, kListUnits);
+    while (query.next()) {
+        units.push_back({.unit = {query.integer(0), query.text(1), query.text(2), query.text(3)},
+                         .fallback_code = query.text(4)});
+    }
+    return units;
+}
+
+std::vector<std::pair<std::string, std::string>> list_routes(store::Db& db) {
+    std::vector<std::pair<std::string, std::string>> routes;
+    store::Query query(db, kListRoutes);
+    while (query.next()) routes.emplace_back(query.text(0), query.text(1));
+    return routes;
+}
+
 
 void add_unit(store::Db& db, std::string_view code, std::string_view name, std::string_view kind) {
-    const bool code_ok = !code.empty() && code.size() <= 32 &&
+    const bool code_ok = !code.empty() && code.size() <= limits::kMaxUnitCodeBytes &&
                          std::all_of(code.begin(), code.end(), [](char c) {
                              return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
                          });
     if (!code_ok) throw std::runtime_error("a unit code is 1 to 32 capital letters, digits, '-' or '_'");
-    if (name.empty() || name.size() > 120) throw std::runtime_error("a unit name is 1 to 120 bytes");
+    if (name.empty() || name.size() > limits::kMaxUnitNameBytes) {
+        throw std::runtime_error("a unit name is 1 to " + std::to_string(limits::kMaxUnitNameBytes) + " bytes");
+    }
     if (kind != "police" && kind != "gendarmerie") throw std::runtime_error("--kind is police or gendarmerie");
     if (find_unit(db, code)) throw std::runtime_error("unit " + std::string(code) + " exists already");
     store::Query(db, kInsertUnit, code, name, kind).run();
@@ -101,6 +139,24 @@ void set_route(store::Db& db, std::string_view key, std::string_view unit_code) 
     const auto unit = find_unit(db, unit_code);
     if (!unit) throw std::runtime_error("no unit " + std::string(unit_code) + " (add it with: abrictl unit add)");
     store::Query(db, kUpsertRoute, key, unit->id).run();
+}
+
+void remove_route(store::Db& db, std::string_view key) {
+    store::Query(db, kDeleteRoute, key).run();
+    if (store::changes(db) == 0) throw std::runtime_error("no route " + std::string(key) + " (see: abrictl route list)");
+}
+
+void set_fallback(store::Db& db, std::string_view unit_code, std::string_view fallback_code) {
+    const auto unit = find_unit(db, unit_code);
+    if (!unit) throw std::runtime_error("no unit " + std::string(unit_code) + " (see: abrictl unit list)");
+    if (fallback_code == "none") {
+        store::Query(db, kSetFallback, unit->id, nullptr).run();
+        return;
+    }
+    const auto fallback = find_unit(db, fallback_code);
+    if (!fallback) throw std::runtime_error("no unit " + std::string(fallback_code) + " (see: abrictl unit list)");
+    if (fallback->id == unit->id) throw std::runtime_error("a unit cannot be its own fallback");
+    store::Query(db, kSetFallback, unit->id, fallback->id).run();
 }
 
 }  // namespace abri::routing

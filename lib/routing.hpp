@@ -4,11 +4,17 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace abri::routing {
 
 // Five digits naming a French department: 01-95 (20 for Corsica),
-// 971-976 or 98x. Anything else is refused.
+// 971-976 or 984-989. Anything else is refused, and says why: not five
+// digits, no such department, or Monaco (980xx), which has its own
+// emergency services.
+enum class PostcodeProblem { None, Format, Department, Monaco };
+PostcodeProblem postcode_problem(std::string_view postcode);
 bool is_valid_postcode(std::string_view postcode);
 // A route key: a valid postcode or its first 2 to 4 digits, 2A or 2B.
 bool is_valid_key(std::string_view key);
@@ -28,11 +34,24 @@ struct Unit {
 std::optional<Unit> route(store::Db& db, std::string_view postcode);
 
 std::optional<Unit> find_unit(store::Db& db, std::string_view code);
+std::optional<Unit> find_unit_by_id(store::Db& db, std::int64_t id);
+
+// For the admin: every unit with its fallback's code (empty: none), and
+// every route as (KEY, unit code), the default "*" last.
+struct UnitListing {
+    Unit unit;
+    std::string fallback_code;
+};
+std::vector<UnitListing> list_units(store::Db& db);
+std::vector<std::pair<std::string, std::string>> list_routes(store::Db& db);
 
 // Admin changes, inside a write transaction; they throw std::runtime_error
 // with a message for the admin when refused.
 void add_unit(store::Db& db, std::string_view code, std::string_view name, std::string_view kind);
 // Adds KEY, or moves it to `unit_code` when it exists. KEY "*" is the default.
 void set_route(store::Db& db, std::string_view key, std::string_view unit_code);
+void remove_route(store::Db& db, std::string_view key);
+// FALLBACK_CODE "none" removes the fallback.
+void set_fallback(store::Db& db, std::string_view unit_code, std::string_view fallback_code);
 
 }  // namespace abri::routing

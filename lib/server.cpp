@@ -341,7 +341,7 @@ http::Response answer_failure(std::exception_ptr failure) {
     try {
         std::rethrow_exception(failure);
     } catch (const http::Error& e) {
-        return http::error_response(e.status, e.code, e.what());
+        return http::error_response(e);
     } catch (const store::Error& e) {
         log::line(std::string("database: ") + e.what());
         if (e.is_unavailable()) return overloaded();

@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -83,6 +84,9 @@ private:
     void bind(int index, const std::string& value) { bind(index, std::string_view(value)); }
     void bind(int index, const char* value) { bind(index, std::string_view(value)); }
     void bind(int index, std::nullptr_t);
+    void bind(int index, const std::optional<std::string>& value) {
+        if (value) bind(index, *value); else bind(index, nullptr);
+    }
     Db& db_;
     sqlite3_stmt* st_;
 };

@@ -31,7 +31,7 @@ const std::array<const char*, 14> kNames = {
 };
 
 constexpr input::QueryKey kPoll[] = {
-    {"after", 0, 9007199254740991L, "invalid_after"},
+    {"after", 0, limits::kMaxId, "invalid_after"},
     {"wait", 0, limits::kMaxWaitSeconds, "invalid_wait"},
 };
 constexpr input::Field kSend[] = {

@@ -11,7 +11,7 @@ using namespace abri;
 namespace {
 
 constexpr input::QueryKey kPoll[] = {
-    {"after", 0, 9007199254740991L, "invalid_after"},
+    {"after", 0, limits::kMaxId, "invalid_after"},
     {"wait", 0, limits::kMaxWaitSeconds, "invalid_wait"},
 };
 

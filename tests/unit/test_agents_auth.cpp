@@ -334,14 +334,14 @@ BOOST_AUTO_TEST_CASE(a_waiter_that_times_out_does_not_hold_up_the_next) {
 }
 
 BOOST_FIXTURE_TEST_CASE(disabled_account_cannot_log_in, Fixture) {
-    agents::disable(db, "alice");
+    agents::disable(db, "alice", 1000);
     BOOST_TEST(attempt(shared_gate(), "alice", kPassword, 1000) == 401);
 }
 
 BOOST_FIXTURE_TEST_CASE(disabling_ends_the_logins, Fixture) {
     const auto login = log_in();
     BOOST_TEST(auth::find(db, login.agent.login_hash, 1001).has_value());
-    agents::disable(db, "alice");
+    agents::disable(db, "alice", 1000);
     BOOST_TEST(!auth::find(db, login.agent.login_hash, 1001).has_value());
 }
 

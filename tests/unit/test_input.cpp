@@ -97,11 +97,26 @@ BOOST_AUTO_TEST_CASE(utf8_validation_rejects_overlongs_surrogates_and_controls) 
     BOOST_TEST(!input::is_clean_utf8("abc\xe2\x82"));       // truncated
     BOOST_TEST(!input::is_clean_utf8(std::string("a\0b", 3)));
     BOOST_TEST(!input::is_clean_utf8("a\x1b[31m"));
+    BOOST_TEST(!input::is_clean_utf8("a\r\nb"));           // CR: a C0 control the contract refuses
 }
 
-BOOST_AUTO_TEST_CASE(text_length_counts_code_points_after_trimming) {
-    BOOST_TEST(input::trimmed_length("  héllo \n") == 5u);
-    BOOST_TEST(input::trimmed_length(" \t\r\n") == 0u);
+BOOST_AUTO_TEST_CASE(c1_controls_bidi_overrides_and_separators_are_refused) {
+    BOOST_TEST(!input::is_clean_utf8("\xc2\x9b" "2J"));        // U+009B CSI
+    BOOST_TEST(!input::is_clean_utf8("\xc2\x9d" "0;x\x07"));   // OSC
+    BOOST_TEST(!input::is_clean_utf8("abc\xe2\x80\xae" "cba")); // U+202E RIGHT-TO-LEFT OVERRIDE
+    BOOST_TEST(!input::is_clean_utf8("\xe2\x81\xa6" "x"));     // U+2066 LEFT-TO-RIGHT ISOLATE
+    BOOST_TEST(!input::is_clean_utf8("a\xe2\x80\xa8" "b"));    // U+2028 LINE SEPARATOR
+    BOOST_TEST(input::is_clean_utf8("مرحبا"));                  // right-to-left text itself is fine
+    BOOST_TEST(status_of([] { messages::validate_text("\xc2\x9b" "2J"); }) == 400);
+}
+
+BOOST_AUTO_TEST_CASE(text_length_counts_code_points_as_sent) {
+    BOOST_TEST(input::code_points("  héllo \n") == 9u);
+    BOOST_TEST(input::is_blank(" \t\n"));
+    BOOST_TEST(input::is_blank("\xc2\xa0\xe3\x80\x80"));      // no-break and ideographic spaces
+    BOOST_TEST(!input::is_blank("  a "));
+    // Padding counts: 2000 letters and 14000 spaces is not a 2000-character message.
+    BOOST_TEST(status_of([] { messages::validate_text(std::string(2000, 'A') + std::string(14000, ' ')); }) == 400);
     BOOST_TEST(status_of([] { messages::validate_text(std::string(2000, 'a')); }) == 0);
     BOOST_TEST(status_of([] { messages::validate_text(std::string(2001, 'a')); }) == 400);
     std::string accents;

@@ -8,9 +8,21 @@ using namespace abri;
 BOOST_AUTO_TEST_SUITE(routing_tests)
 
 BOOST_AUTO_TEST_CASE(postcodes_of_every_department_are_valid) {
-    for (const char* ok : {"01000", "75011", "20000", "95880", "97100", "97600", "98000", "98800"}) {
+    for (const char* ok : {"01000", "75011", "20000", "95880", "97100", "97600", "98400", "98800"}) {
         BOOST_TEST_CONTEXT(ok) { BOOST_TEST(routing::is_valid_postcode(ok)); }
     }
+}
+
+BOOST_AUTO_TEST_CASE(each_wrong_postcode_says_what_is_wrong) {
+    using P = routing::PostcodeProblem;
+    for (const char* bad : {"7501", "750111", "7501a", "", " 7501", "75 11"}) {
+        BOOST_TEST_CONTEXT(bad) { BOOST_TEST((routing::postcode_problem(bad) == P::Format)); }
+    }
+    for (const char* bad : {"00000", "99999", "96000", "97000", "97700", "98100"}) {
+        BOOST_TEST_CONTEXT(bad) { BOOST_TEST((routing::postcode_problem(bad) == P::Department)); }
+    }
+    BOOST_TEST((routing::postcode_problem("98000") == P::Monaco));
+    BOOST_TEST((routing::postcode_problem("98030") == P::Monaco));
 }
 
 BOOST_AUTO_TEST_CASE(malformed_postcodes_are_invalid) {
