@@ -42,10 +42,10 @@ struct Login {
     std::string device;  // a new device cookie for this browser and this username
 };
 
-// Seconds an account stays locked after its `failures`-th wrong password
-// in a row: none for the first limits::kLoginFreeFailures, then
-// limits::kLoginLockSeconds doubled at each one, limits::kLoginLockMaxSeconds
-// at most.
+// Seconds a count (an account's, a name's, a browser's) stays locked
+// after its `failures`-th attempt without a success: none for the first
+// limits::kLoginFreeFailures, then limits::kLoginLockSeconds doubled at
+// each one, limits::kLoginLockMaxSeconds at most.
 int lock_seconds(int failures);
 
 // The hash unknown usernames are checked against, so that they take as
@@ -83,7 +83,9 @@ private:
 // count is not locked: at most limits::kLoginFreeFailures + 1 attempts in
 // a row are verified before a lock, however many arrive at once and in
 // however many processes. A success resets that count and gives the
-// browser a new device cookie.
+// browser a new device cookie; an attempt that found no verification slot
+// is given back, so that a crowd cannot lock an operator out through her
+// own 503s.
 class Gate {
 public:
     Gate();
