@@ -78,8 +78,10 @@ http::Response login(app::App& app, const http::Request& request) {
     input::parse_query(request.query, {});
     const auto body = input::parse_body(request, kLoginFields);
     const auto now = server::now();
-    const auto done = gate().login(app.reader(), app.writer, body.text("username"), body.text("password"), now);
+    const auto done =
+        gate().login(app.writer, {body.text("username"), body.text("password"), auth::device_of(request)}, now);
     auto response = http::json(200, agent_json(app, done.agent));
+    response.headers.emplace_back("Set-Cookie", auth::set_device_cookie(done.device, request.https));
     response.headers.emplace_back("Set-Cookie", auth::set_cookie(done.cookie, request.https));
     return response;
 }

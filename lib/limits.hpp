@@ -76,7 +76,7 @@ inline constexpr int kLoginLockSeconds = 30;                // first lock, doubl
 inline constexpr int kLoginLockMaxSeconds = 15 * 60;        // longest lock
 inline constexpr int kLoginFailuresKept = 60 * 60;          // failures older than this are forgotten
 inline constexpr std::ptrdiff_t kMaxConcurrentVerifications = 2;  // Argon2id runs at 32 MiB each
-inline constexpr int kVerificationWaitMs = 3000;            // wait for a slot, then 503
+inline constexpr int kVerificationWaitMs = 10000;           // in line for a slot (first come, first served), then 503
 inline constexpr std::size_t kMaxUnknownLogins = 10000;     // unknown usernames throttled in memory
 inline constexpr std::size_t kMaxWaitingEntries = 100;      // waiting entries in one events answer (held ones: all)
 inline constexpr std::size_t kPreviewChars = 140;           // the start of the person's latest message, in the queue
@@ -101,5 +101,9 @@ inline constexpr int kWorkMaxExtraBits = 2;                 // one more bit each
 inline constexpr int kWorkChallengeSeconds = 120;           // a challenge's life: a slow phone, then the send
 inline constexpr std::size_t kWorkChallengeChars = 39;      // base64url of 29 bytes (lib/work.cpp)
 inline constexpr std::size_t kMaxWorkNonceBytes = 16;
+
+// Logins under attack (lib/auth.hpp, issue 13).
+inline constexpr int kDeviceCookieSeconds = 365 * 24 * 60 * 60;  // a known browser stays known a year
+inline constexpr std::size_t kMaxDeviceCounts = 10000;      // browsers' own counts kept (an hour each)
 
 }  // namespace abri::limits

@@ -4,14 +4,33 @@ with the other side's credentials, with another session's or another
 unit's, with expired, erased, left or logged-out ones, and with a cookie
 but no (or another operator's) CSRF value. Each is refused with the
 contract's error shape, carries none of the chat's data, and changes
-nothing."""
+nothing.
+
+Then the logins under attack (issue 13): 25 wrong passwords at once verify
+no more than the free failures allow, and the operator's known browser
+(its device cookie) still logs in while every other client is locked out;
+72 logins at once from 12 source addresses queue for the Argon2 slots
+instead of being answered 503; a name without an account is kept only as
+a keyed hash."""
+import collections
 import hashlib
+import http.client
+import json
+import os
+import re
 import time
 import unittest
+from concurrent.futures import ThreadPoolExecutor
 
 from hostile import assert_error
-from operators import Operator, add_operator
-from stack import StackCase
+from operators import PASSWORD, Operator, add_operator
+from stack import ROOT, StackCase
+
+
+def limit(name):
+    """A limit of lib/limits.hpp, read from the source: the tests follow it."""
+    with open(os.path.join(ROOT, "lib", "limits.hpp")) as f:
+        return int(re.search(r"\b%s = (\d+);" % name, f.read()).group(1))
 
 SECRET = "Texte confidentiel de la session de Paris"
 SECRET_B = "Texte confidentiel de Marseille"
@@ -212,6 +231,115 @@ class Authorization(StackCase):
                 answer = self.stack.request(method, path.replace("{s}", self.session_b), body,
                                             headers=self.paris.headers())
                 self.assert_refused(answer, (403, 404))
+
+
+def login(stack, username, password, source="127.0.0.1", cookie=None):
+    """One login from the loopback address `source` (nginx keys its limits
+    per address; all of 127.0.0.0/8 is loopback). Returns (status, body,
+    every Set-Cookie of the answer)."""
+    conn = http.client.HTTPConnection("127.0.0.1", stack.port, timeout=60, source_address=(source, 0))
+    headers = {"Content-Type": "application/json"}
+    if cookie:
+        headers["Cookie"] = cookie
+    conn.request("POST", "/api/agent/login", json.dumps({"username": username, "password": password}), headers)
+    response = conn.getresponse()
+    body = json.loads(response.read() or b"null")
+    set_cookies = response.msg.get_all("Set-Cookie") or []
+    conn.close()
+    return response.status, body, set_cookies
+
+
+def device_cookie(set_cookies):
+    """The device cookie of a login's answer, as the browser sends it back."""
+    devices = [c.split(";")[0] for c in set_cookies if c.startswith("abri_device=")]
+    assert len(devices) == 1, set_cookies
+    return devices[0]
+
+
+def address(n):
+    return "127.0.%d.%d" % (1 + n // 250, 1 + n % 250)
+
+
+class Logins(StackCase):
+    def test_parallel_wrong_passwords_verify_at_most_the_free_failures_and_the_known_browser_still_logs_in(self):
+        add_operator(self.stack, "gaelle", "PP-75")
+        status, _, set_cookies = login(self.stack, "gaelle", PASSWORD)
+        self.assertEqual(status, 200)
+        known = device_cookie(set_cookies)
+        attribute = next(c for c in set_cookies if c.startswith("abri_device="))
+        for part in ("Path=/api/agent/login", "HttpOnly", "SameSite=Strict"):
+            self.assertIn(part, attribute)
+
+        # The attacker: 25 wrong passwords at once, from 5 addresses.
+        with ThreadPoolExecutor(25) as pool:
+            statuses = list(pool.map(lambda n: login(self.stack, "gaelle", "mauvais mot de passe", address(n % 5))[0],
+                                     range(25)))
+        allowed = limit("kLoginFreeFailures") + 1
+        # 401: verified and wrong; 429: refused before any verification.
+        self.assertEqual(collections.Counter(statuses), {401: allowed, 429: 25 - allowed})
+        self.assertEqual(self.stack.sql("SELECT failed_logins FROM agents WHERE username = 'gaelle'"), [(allowed,)])
+
+        # A browser that never logged in is locked out, right password or not...
+        status, body, set_cookies = login(self.stack, "gaelle", PASSWORD, address(7))
+        self.assertEqual((status, body["error"]["code"]), (429, "too_many_attempts"))
+        self.assertEqual(set_cookies, [])
+        # ... the operator's own browser is not, and nothing was verified on
+        # the account's count meanwhile.
+        status, body, set_cookies = login(self.stack, "gaelle", PASSWORD, cookie=known)
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["agent"]["username"], "gaelle")
+        self.assertNotEqual(device_cookie(set_cookies), known)  # a new one at each login
+        self.assertEqual(self.stack.sql("SELECT failed_logins FROM agents WHERE username = 'gaelle'"), [(allowed,)])
+        # A forged one is not: its MAC is checked.
+        forged = known[:-1] + ("B" if known[-1] == "A" else "A")
+        self.assertEqual(login(self.stack, "gaelle", PASSWORD, cookie=forged)[0], 429)
+
+    def test_logins_from_many_addresses_at_once_queue_instead_of_503(self):
+        # 12 addresses, 6 logins each at once: one operator and 5 invented
+        # names. The two Argon2 slots serve them in turn, first come first
+        # served; a login is answered 503 only after waiting its turn for
+        # the whole kVerificationWaitMs (unloaded: the 72 take about 4 s).
+        wait = limit("kVerificationWaitMs") / 1000
+        for n in range(12):
+            add_operator(self.stack, "agent%02d" % n, "PP-75")
+        one = sorted(self.timed_login("seul", "mauvais mot de passe")[1] for _ in range(3))[1]
+        attempts = [("agent%02d" % n, PASSWORD, 200) if k == 0 else ("inconnu-%d-%d" % (n, k), "mot de passe", 401)
+                    for n in range(12) for k in range(6)]
+
+        def attempt(i):
+            username, password, expected = attempts[i]
+            status, seconds = self.timed_login(username, password, address(20 + i % 12))
+            return username, expected, status, seconds
+
+        with ThreadPoolExecutor(len(attempts)) as pool:
+            answers = list(pool.map(attempt, range(len(attempts))))
+        for username, expected, status, seconds in answers:
+            with self.subTest(username=username):
+                self.assertIn(status, (expected, 503))
+                if status == 503:
+                    self.assertGreaterEqual(seconds, wait)  # not at once
+        # The slots stay busy while anyone waits: in the wait, they verify
+        # at least a quarter of what two of them can at this host's speed
+        # (a loose bound: the host's load changes while the test runs).
+        verified = sum(status != 503 for _, _, status, _ in answers)
+        self.assertGreaterEqual(verified, min(len(attempts), int(wait / one / 2)), (one, answers))
+
+    def timed_login(self, username, password, source="127.0.0.1"):
+        start = time.monotonic()
+        status = login(self.stack, username, password, source)[0]
+        return status, time.monotonic() - start
+
+    def test_a_name_without_an_account_is_kept_as_a_keyed_hash(self):
+        typed = "Un mot de passe tapé dans le champ du nom"
+        self.assertEqual(login(self.stack, typed, "x")[0], 401)
+        plain = hashlib.blake2b(typed.encode(), digest_size=32).hexdigest()
+        kept = [row[0] for row in self.stack.sql("SELECT name_hash FROM login_failures")]
+        self.assertTrue(kept)
+        self.assertNotIn(plain, kept)
+        self.assertTrue(all(len(h) == 64 and typed not in h for h in kept))
+        # The key never leaves the database: no answer or log carries it.
+        secret = self.stack.sql("SELECT secret FROM login_secret")[0][0]
+        self.assertNotIn(secret, self.stack.read_log())
 
 
 if __name__ == "__main__":
