@@ -331,7 +331,9 @@ class Operator:
         if status != 200:
             raise RuntimeError("login answered %d %r" % (status, body))
         self.csrf = body["csrf"]
-        self.cookie = response.getheader("Set-Cookie").split(";", 1)[0]
+        # The login cookie, not the known-browser one sent beside it.
+        self.cookie = next(c for c in response.msg.get_all("Set-Cookie")
+                           if c.split("=", 1)[0].endswith("abri_agent")).split(";", 1)[0]
         self.headers = [("Cookie", self.cookie), ("X-Abri-CSRF", self.csrf)]
 
     def claim(self, public_id):

@@ -637,10 +637,16 @@ http {{
                                  {'username': 'dupont', 'password': 'un mot de passe de test assez long'})
         self.assertEqual(r.status, 200, data)
         self.assertEqual(json.loads(data)['agent']['username'], 'dupont')
-        cookie = r.getheader('Set-Cookie', '')
-        self.assertTrue(cookie.startswith('__Host-abri_agent='), cookie)
+        cookies = r.msg.get_all('Set-Cookie') or []
+        login = [c for c in cookies if c.startswith('__Host-abri_agent=')]
+        self.assertEqual(len(login), 1, cookies)
         for attribute in ('Secure', 'HttpOnly', 'SameSite=Strict', 'Path=/'):
-            self.assertIn(attribute, cookie)
+            self.assertIn(attribute, login[0])
+        # The known browser's device cookie: Secure too, sent to the login only.
+        device = [c for c in cookies if c.startswith('__Secure-abri_device=')]
+        self.assertEqual(len(device), 1, cookies)
+        for attribute in ('Secure', 'HttpOnly', 'SameSite=Strict', 'Path=/api/agent/login'):
+            self.assertIn(attribute, device[0])
 
     def test_unknown_path_is_a_json_404(self):
         r, data = self.provoke_404()
