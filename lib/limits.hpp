@@ -63,7 +63,10 @@ inline constexpr int kSendBurst = 20;
 inline constexpr int kSendIntervalSeconds = 1;
 inline constexpr std::int64_t kMaxSessionMessages = 2000;
 inline constexpr std::int64_t kMaxSessionBytes = 2 * 1024 * 1024;
-inline constexpr std::size_t kMaxAnswerBytes = 256 * 1024;  // text in one poll answer; the page pages on
+// Text in one poll answer; the page pages on with `after`. 64 workers
+// building answers at once for clients that never read cost 64 of them:
+// 256 KiB made the messages program peak near 70 MiB (docs/hostile.md).
+inline constexpr std::size_t kMaxAnswerBytes = 64 * 1024;
 
 inline constexpr std::int64_t kMaxId = 9007199254740991;    // 2^53 - 1: ids a JavaScript number holds exactly
 
