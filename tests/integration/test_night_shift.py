@@ -293,7 +293,7 @@ class NotesAndAuthors(StackCase):
         self.assertNotEqual(stamps[120], stamps[-330])
         for bad in ("2000", "-800", "abc", "-"):
             status, body, _ = nadia.call("GET", path + "?tz_offset=" + bad, csrf=False)
-            self.assertEqual((status, body["error"]), (400, "invalid_tz_offset"), bad)
+            self.assertEqual((status, body["error"]["code"]), (400, "invalid_tz_offset"), bad)
 
 
 class Typing(StackCase):
