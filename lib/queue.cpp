@@ -18,7 +18,9 @@ namespace {
     "coalesce(s.queued_at, s.created_at), s.unread, s.last_seen, s.quick_exit, coalesce(s.ended_at, 0), " \
     "s.danger, s.answered_at IS NOT NULL, "                                                                 \
     "(SELECT substr(m.text, 1, " ABRI_PREVIEW_CHARS ") FROM messages m WHERE m.id = s.last_visitor_message), " \
-    "s.visitor_typing_at "
+    "s.visitor_typing_at, "                                                                                 \
+    "(SELECT substr(m.text, 1, " ABRI_PREVIEW_CHARS ") FROM messages m WHERE m.session_id = s.id "          \
+    " AND m.kind = 'note' AND s.state = 'waiting' ORDER BY m.id DESC LIMIT 1) "
 #define ABRI_PREVIEW_CHARS "140"
 static_assert(limits::kPreviewChars == 140, "ABRI_PREVIEW_CHARS repeats limits::kPreviewChars");
 
@@ -110,7 +112,8 @@ Entry read_entry(const store::Query& q, std::int64_t now) {
             .danger = q.integer(14) != 0,
             .answered = q.integer(15) != 0,
             .preview = q.is_null(16) ? std::nullopt : std::optional(q.text(16)),
-            .typing = false};
+            .typing = false,
+            .handover = q.is_null(18) ? std::nullopt : std::optional(q.text(18))};
     e.connected = e.state != "left" && now - e.last_seen <= limits::kConnectedWithin;
     e.typing = e.mine && e.state == "active" && typing::is_typing(q.integer(17), now);
     return e;
@@ -220,6 +223,7 @@ nlohmann::json to_json(const Snapshot& snapshot, std::int64_t now) {
             {"preview", e.preview ? nlohmann::json(*e.preview) : nlohmann::json(nullptr)},
         };
         if (e.mine) entry["typing"] = e.typing;
+        if (e.handover) entry["handover"] = *e.handover;
         if (e.ended_at != 0) entry["ended_at"] = e.ended_at;
         queue.push_back(std::move(entry));
     }

@@ -35,6 +35,7 @@ struct Entry {
     bool answered;             // an operator has written to the person
     std::optional<std::string> preview;  // the start of the person's latest message
     bool typing;               // held by this operator, and the person is typing
+    std::optional<std::string> handover;  // waiting: the start of its latest note (a transfer's handover note)
     bool operator==(const Entry&) const = default;
 };
 

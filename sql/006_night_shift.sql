@@ -9,6 +9,9 @@ ALTER TABLE agents ADD COLUMN display_name TEXT;
 -- they share the messages' ids, so the operators' cursor covers them, and
 -- they go with the session whichever way it goes (erase, purge).
 ALTER TABLE messages ADD COLUMN author_id INTEGER REFERENCES agents(id) ON DELETE SET NULL;
+-- The queue shows a waiting conversation's handover note: found without
+-- reading the person's messages.
+CREATE INDEX messages_notes ON messages(session_id, id) WHERE kind = 'note';
 
 -- The last typing signal of each side (Unix time, 0: none). Never any text.
 ALTER TABLE sessions ADD COLUMN visitor_typing_at INTEGER NOT NULL DEFAULT 0;

@@ -271,9 +271,12 @@ class NotesAndAuthors(StackCase):
                                              {"unit": "DDSP-13", "note": "Elle est à Marseille, chez sa sœur"})
         self.assertEqual(status, 200, body)
         marseille = Operator(self.stack, "marseille")
-        marseille.poll()
+        waiting = entry(marseille.poll(), visitor.session)
+        self.assertEqual(waiting["handover"], "Elle est à Marseille, chez sa sœur")
         self.assertEqual(marseille.claim(visitor.session)[0], 200)
-        notes = [m for m in marseille.poll()["messages"] if m["session"] == visitor.session and m["from"] == "note"]
+        after_claim = marseille.poll()
+        self.assertNotIn("handover", entry(after_claim, visitor.session))
+        notes = [m for m in after_claim["messages"] if m["session"] == visitor.session and m["from"] == "note"]
         self.assertEqual([(m["text"], m["author"]) for m in notes],
                          [("Elle est à Marseille, chez sa sœur", "Nadia (brigade de nuit)")])
         self.assertNotIn("sœur", json.dumps(self.stack.every_message(visitor.token)))
