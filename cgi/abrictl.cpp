@@ -128,6 +128,12 @@ void print_table(const Row& header, const std::vector<Row>& rows) {
 
 void print_json(const nlohmann::json& value) { std::cout << value.dump(2) << "\n"; }
 
+// JSON null for an empty text: "none" for scripts.
+nlohmann::json or_null(const std::string& text) { return text.empty() ? nlohmann::json(nullptr) : nlohmann::json(text); }
+
+// "-" for an empty cell: "none" for people.
+std::string or_dash(const std::string& text) { return text.empty() ? "-" : text; }
+
 std::int64_t now_seconds() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
 // Every command but init needs the database to exist already: a wrong or
@@ -173,13 +179,13 @@ int unit(const Config& config, Args& args) {
                 out.push_back({{"code", l.unit.code},
                                {"name", l.unit.name},
                                {"kind", l.unit.kind},
-                               {"fallback", l.fallback_code.empty() ? nlohmann::json(nullptr) : nlohmann::json(l.fallback_code)}});
+                               {"fallback", or_null(l.fallback_code)}});
             }
             print_json(out);
             return 0;
         }
         std::vector<Row> rows;
-        for (const auto& l : units) rows.push_back({l.unit.code, l.unit.kind, l.fallback_code.empty() ? "-" : l.fallback_code, l.unit.name});
+        for (const auto& l : units) rows.push_back({l.unit.code, l.unit.kind, or_dash(l.fallback_code), l.unit.name});
         print_table({"CODE", "KIND", "FALLBACK", "NAME"}, rows);
         return 0;
     }
@@ -263,7 +269,7 @@ void print_agents(const Config& config, bool json) {
         auto out = nlohmann::json::array();
         for (const auto& a : list) {
             out.push_back({{"username", a.username},
-                           {"display", a.display_name.empty() ? nlohmann::json(nullptr) : nlohmann::json(a.display_name)},
+                           {"display", or_null(a.display_name)},
                            {"status", agent_status(a)},
                            {"units", a.unit_codes},
                            {"last_poll", a.last_poll}});
@@ -275,8 +281,7 @@ void print_agents(const Config& config, bool json) {
     for (const auto& a : list) {
         std::string units;
         for (const auto& code : a.unit_codes) units += (units.empty() ? "" : " ") + code;
-        rows.push_back({a.username, agent_status(a), units.empty() ? "-" : units,
-                        a.display_name.empty() ? "-" : a.display_name});
+        rows.push_back({a.username, agent_status(a), or_dash(units), or_dash(a.display_name)});
     }
     print_table({"USERNAME", "STATUS", "UNITS", "DISPLAY"}, rows);
 }
@@ -354,14 +359,17 @@ int reply(const Config& config, Args& args) {
         const auto list = replies::list(*db, args.size() == 2 ? std::optional(args[1]) : std::nullopt);
         if (json) {
             auto out = nlohmann::json::array();
-            for (const auto& r : list) out.push_back({{"id", r.id}, {"unit", r.unit}, {"title", r.title}, {"text", r.text}});
+            for (const auto& r : list) {
+                out.push_back({{"id", r.id}, {"unit", r.unit}, {"title", r.title}, {"text", r.text}});
+            }
             print_json(out);
             return 0;
         }
         std::vector<Row> rows;
         for (const auto& r : list) {
             const auto first_line = r.text.substr(0, r.text.find('\n'));
-            rows.push_back({std::to_string(r.id), r.unit, r.title, first_line.size() < r.text.size() ? first_line + " ..." : first_line});
+            const bool more = first_line.size() < r.text.size();
+            rows.push_back({std::to_string(r.id), r.unit, r.title, more ? first_line + " ..." : first_line});
         }
         print_table({"ID", "UNIT", "TITLE", "TEXT"}, rows);
         return 0;

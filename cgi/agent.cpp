@@ -271,7 +271,8 @@ http::Response export_text(app::App& app, const http::Request& request, const st
     const auto agent = auth::require(db, request, now);
     const auto c = desk::find(db, agent.id, session, now, app.ttl);
     desk::require_holder(agent.id, c);
-    http::Response response{200, desk::transcript(db, c, agent.username, now, tz_offset), "text/plain; charset=utf-8", {}};
+    http::Response response{200, desk::transcript(db, c, agent.username, now, tz_offset), "text/plain; charset=utf-8",
+                            {}};
     response.headers.emplace_back("Content-Disposition", "attachment; filename=\"abri-" + c.public_id + ".txt\"");
     response.headers.emplace_back("X-Content-Type-Options", "nosniff");
     return response;

@@ -283,11 +283,13 @@ std::string transcript(store::Db& db, const Case& c, std::string_view agent_user
     out += "Début : " + console_time(c.created_at, tz_offset) + "\n";
     out += "État : " + state_label(c) + "\n";
     out += "Exportée le " + console_time(now, tz_offset) + " par " + std::string(agent_username) + "\n";
-    out += "Heures de la console (" + utc_offset(tz_offset) + "). Les notes internes n'ont pas été lues par la personne.\n\n";
+    out += "Heures de la console (" + utc_offset(tz_offset) +
+           "). Les notes internes n'ont pas été lues par la personne.\n\n";
     std::size_t count = 0;
     store::Query query(db, kTranscript, c.id, static_cast<std::int64_t>(limits::kMaxTranscriptMessages));
     while (query.next()) {
-        out += "[" + console_time(query.integer(2), tz_offset) + "] " + who(query.text(0), query.text(3), query.text(4)) + " : " +
+        out += "[" + console_time(query.integer(2), tz_offset) + "] " +
+               who(query.text(0), query.text(3), query.text(4)) + " : " +
                indented(query.text(1)) + "\n";
         ++count;
     }

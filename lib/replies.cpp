@@ -48,7 +48,9 @@ std::int64_t add(store::Db& db, std::string_view unit_code, std::string_view tit
 
 void remove(store::Db& db, std::int64_t id) {
     store::Query(db, kDelete, id).run();
-    if (store::changes(db) == 0) throw std::runtime_error("no reply " + std::to_string(id) + " (see: abrictl reply list)");
+    if (store::changes(db) == 0) {
+        throw std::runtime_error("no reply " + std::to_string(id) + " (see: abrictl reply list)");
+    }
 }
 
 std::vector<Reply> list(store::Db& db, const std::optional<std::string>& unit_code) {

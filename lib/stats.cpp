@@ -29,7 +29,8 @@ constexpr const char* kAnswerTime =
     "INSERT INTO stats_answer_times (day, unit, seconds, count) "
     "SELECT date(?1, 'unixepoch'), code, ?3, 1 FROM units WHERE id = ?2 "
     "ON CONFLICT (day, unit, seconds) DO UPDATE SET count = count + 1";
-constexpr const char* kUnanswered = "SELECT unit_id, ?2 - created_at FROM sessions WHERE id = ?1 AND answered_at IS NULL";
+constexpr const char* kUnanswered =
+    "SELECT unit_id, ?2 - created_at FROM sessions WHERE id = ?1 AND answered_at IS NULL";
 constexpr const char* kLeaving = "SELECT unit_id, answered_at IS NULL FROM sessions WHERE id = ?";
 constexpr const char* kUnitOf = "SELECT unit_id FROM sessions WHERE id = ?";
 constexpr const char* kForgetDays = "DELETE FROM stats_daily WHERE day < date(?1, 'unixepoch', ?2)";
@@ -211,7 +212,8 @@ std::string metrics(store::Db& db, std::int64_t now, const visitor::Ttl& ttl) {
     counter("abri_quick_exits_total", "Quick exits, over the kept days.", &Figures::quick_exits);
     counter("abri_escalations_total", "Conversations escalated away from the unit, over the kept days.",
             &Figures::escalations);
-    family(out, "abri_first_answer_seconds", "gauge", "Time to a first answer today (UTC): median and 90th percentile.");
+    family(out, "abri_first_answer_seconds", "gauge",
+           "Time to a first answer today (UTC): median and 90th percentile.");
     const std::string today = utc_day(now);
     for (const auto& d : days) {
         if (d.day != today || d.answered == 0) continue;
