@@ -7,10 +7,13 @@
 //                                                     (the operator's one long-poll)
 //   POST /api/agent/sessions/{session}/claim       -> 200
 //   POST /api/agent/sessions/{session}/messages {"text"} -> 201 {id, at}
-//   POST /api/agent/sessions/{session}/transfer {"unit"} -> 200
+//   POST /api/agent/sessions/{session}/transfer {"unit", "note"?} -> 200
 //   POST /api/agent/sessions/{session}/release     -> 200 (back to the unit's queue)
 //   POST /api/agent/sessions/{session}/close       -> 200
-//   GET  /api/agent/sessions/{session}/export      -> 200 text/plain
+//   GET  /api/agent/sessions/{session}/export?tz_offset=MINUTES -> 200 text/plain
+//   POST /api/agent/sessions/{session}/notes {"text"} -> 201 {id, at} (never shown to the person)
+//   POST /api/agent/sessions/{session}/typing      -> 204 (the holder; no text)
+//   GET  /api/agent/replies                        -> 200 {replies} (the units' canned replies)
 //   PUT  /api/agent/presence {"status"}            -> 200 {status}
 // Every call but login needs the cookie (401 login_required); every POST
 // and PUT but login needs X-Abri-CSRF (403 invalid_csrf). A session of a
@@ -24,8 +27,11 @@
 #include "../lib/input.hpp"
 #include "../lib/limits.hpp"
 #include "../lib/messages.hpp"
+#include "../lib/notes.hpp"
 #include "../lib/queue.hpp"
+#include "../lib/replies.hpp"
 #include "../lib/token.hpp"
+#include "../lib/typing.hpp"
 
 using namespace abri;
 
@@ -48,6 +54,13 @@ constexpr input::Field kPresenceFields[] = {
 };
 constexpr input::Field kTransferFields[] = {
     {"unit", input::Kind::String, true, limits::kMaxUnitCodeBytes, "unknown_unit"},
+    {"note", input::Kind::String, false, limits::kMaxBodyBytes, "invalid_text"},
+};
+constexpr input::Field kNoteFields[] = {
+    {"text", input::Kind::String, true, limits::kMaxBodyBytes, "invalid_text"},
+};
+constexpr input::QueryKey kExportKeys[] = {
+    {"tz_offset", limits::kMinTzOffsetMinutes, limits::kMaxTzOffsetMinutes, "invalid_tz_offset"},
 };
 
 auth::Gate& gate() {
@@ -226,16 +239,18 @@ http::Response presence(app::App& app, const http::Request& request) {
     return http::json(200, {{"status", status}});
 }
 
-// 200; 400 unknown_unit, invalid_body; 401; 403 invalid_csrf, not_yours;
-// 404; 409 session_ended; 413; 415.
+// 200; 400 unknown_unit, invalid_text (the note), invalid_body; 401; 403
+// invalid_csrf, not_yours; 404; 409 session_ended; 413; 415.
 http::Response transfer(app::App& app, const http::Request& request, const std::string& session) {
     input::parse_query(request.query, {});
     const auto body = input::parse_body(request, kTransferFields);
     const std::string unit = body.text("unit");
+    const auto note = body.has("note") ? std::optional(body.text("note")) : std::nullopt;
+    if (note) messages::validate_text(*note);
     const auto now = server::now();
     const auto agent = require_writer(app, request, now);
     act_on(app, agent, session, now,
-           [&](store::Db& db, const desk::Case& c) { desk::transfer(db, agent.id, c, unit, now); });
+           [&](store::Db& db, const desk::Case& c) { desk::transfer(db, agent.id, c, unit, now, note); });
     return http::json(200, {{"session", session}, {"state", "waiting"}, {"unit", unit}});
 }
 
@@ -249,18 +264,62 @@ http::Response close(app::App& app, const http::Request& request, const std::str
     return http::json(200, {{"session", session}, {"state", "closed"}});
 }
 
-// 200 text/plain; 401; 403 not_yours; 404.
+// 200 text/plain; 400 invalid_tz_offset, invalid_query; 401; 403 not_yours; 404.
 http::Response export_text(app::App& app, const http::Request& request, const std::string& session) {
-    input::parse_query(request.query, {});
+    const auto query = input::parse_query(request.query, kExportKeys);
+    const int tz_offset = query.count("tz_offset") ? static_cast<int>(query.at("tz_offset")) : 0;
     const auto now = server::now();
     auto& db = app.reader();
     const auto agent = auth::require(db, request, now);
     const auto c = desk::find(db, agent.id, session, now, app.ttl);
     desk::require_holder(agent.id, c);
-    http::Response response{200, desk::transcript(db, c, agent.username, now), "text/plain; charset=utf-8", {}};
+    http::Response response{200, desk::transcript(db, c, agent.username, now, tz_offset), "text/plain; charset=utf-8",
+                            {}};
     response.headers.emplace_back("Content-Disposition", "attachment; filename=\"abri-" + c.public_id + ".txt\"");
     response.headers.emplace_back("X-Content-Type-Options", "nosniff");
     return response;
+}
+
+// 201; 400 invalid_text, invalid_body; 401; 403 invalid_csrf; 404; 413;
+// 415. Any operator of the unit who may see the conversation (its holder,
+// a colleague, before or after a claim) writes notes on it.
+http::Response note(app::App& app, const http::Request& request, const std::string& session) {
+    input::parse_query(request.query, {});
+    const auto body = input::parse_body(request, kNoteFields);
+    const std::string text = body.text("text");
+    messages::validate_text(text);
+    const auto now = server::now();
+    const auto agent = require_writer(app, request, now);
+    messages::Sent sent{};
+    act_on(app, agent, session, now,
+           [&](store::Db& db, const desk::Case& c) { sent = notes::add(db, c.id, agent.id, text, now); });
+    return http::json(201, {{"id", sent.id}, {"at", sent.at}});
+}
+
+// 204, also when the signal is dropped (one every few seconds at most, in
+// an active conversation only); 401; 403 invalid_csrf, not_yours; 404.
+http::Response team_typing(app::App& app, const http::Request& request, const std::string& session) {
+    input::parse_query(request.query, {});
+    input::parse_body(request, {}, true);
+    const auto now = server::now();
+    const auto agent = require_writer(app, request, now);
+    const auto c = desk::find(app.reader(), agent.id, session, now, app.ttl);
+    desk::require_holder(agent.id, c);
+    if (!typing::needs_signal(app.reader(), c.id, typing::Side::Team, now)) return http::no_content();
+    app.writer.run([&](store::Db& db) { typing::signal(db, c.id, typing::Side::Team, now); });
+    return http::no_content();
+}
+
+// 200; 401 login_required.
+http::Response canned_replies(app::App& app, const http::Request& request) {
+    input::parse_query(request.query, {});
+    auto& db = app.reader();
+    const auto agent = auth::require(db, request, server::now());
+    auto list = nlohmann::json::array();
+    for (const auto& r : replies::for_agent(db, agent.id)) {
+        list.push_back({{"id", r.id}, {"unit", r.unit}, {"title", r.title}, {"text", r.text}});
+    }
+    return http::json(200, {{"replies", list}});
 }
 
 // One route table: method, path ("{s}" stands for a session's public id,
@@ -290,12 +349,15 @@ constexpr Route kRoutes[] = {
     {"GET", "/api/agent/units", without_session<units>},
     {"GET", "/api/agent/events", without_session<events>},
     {"PUT", "/api/agent/presence", without_session<presence>},
+    {"GET", "/api/agent/replies", without_session<canned_replies>},
     {"POST", "/api/agent/sessions/{s}/claim", with_session<claim>},
     {"POST", "/api/agent/sessions/{s}/messages", with_session<reply>},
     {"POST", "/api/agent/sessions/{s}/transfer", with_session<transfer>},
     {"POST", "/api/agent/sessions/{s}/release", with_session<release>},
     {"POST", "/api/agent/sessions/{s}/close", with_session<close>},
     {"GET", "/api/agent/sessions/{s}/export", with_session<export_text>},
+    {"POST", "/api/agent/sessions/{s}/notes", with_session<note>},
+    {"POST", "/api/agent/sessions/{s}/typing", with_session<team_typing>},
 };
 
 // Whether `path` matches `pattern`; the public id in place of "{s}" goes

@@ -4,6 +4,7 @@
 //                                                change or the wait runs out)
 //   POST   /api/messages {"text", "client_id"?} -> 201 {id, at}
 //   POST   /api/session/danger               -> 200 {danger}
+//   POST   /api/session/typing               -> 204 (a signal, never the text)
 //   POST   /api/session/leave {"quick"}      -> 204, the token dies
 //   DELETE /api/session                      -> 204, everything erased now
 // Every call needs `Authorization: Bearer <token>`; every call with a live
@@ -17,6 +18,7 @@
 #include "../lib/messages.hpp"
 #include "../lib/retention.hpp"
 #include "../lib/routing.hpp"
+#include "../lib/typing.hpp"
 #include "../lib/visitor.hpp"
 
 using namespace abri;
@@ -45,6 +47,8 @@ http::Response conversation(store::Db& db, const visitor::Session& session, cons
                           {"unit", {{"name", unit ? unit->name : ""}, {"kind", unit ? unit->kind : ""}}},
                           {"on_duty", duty::on_duty(db, session.unit_id, now)},
                           {"danger", session.danger},
+                          {"typing", session.state == "active" &&
+                                         typing::is_typing(db, session.id, typing::Side::Team, now)},
                           {"role", session.role},
                           {"lang", session.lang},
                           {"expires_at", session.expires_at}};
@@ -79,13 +83,16 @@ server::Outcome poll(app::App& app, const http::Request& request) {
     longpoll::Wait parked;
     parked.sessions = {session.id};
     parked.deadline = longpoll::Clock::now() + std::chrono::seconds(wait);
-    parked.resume = [&app, id = session.id, after](bool timed_out) -> std::optional<http::Response> {
+    const bool typing_then = typing::is_typing(app.reader(), session.id, typing::Side::Team, now);
+    parked.resume = [&app, id = session.id, after, typing_then](bool timed_out) -> std::optional<http::Response> {
         auto& db = app.reader();
         const auto at = server::now();
         const auto found = visitor::find_by_id(db, id, at, app.ttl);
         if (!found) return server::answer_failure(std::make_exception_ptr(errors::session_expired()));
         const auto fresh = messages::for_visitor(db, id, after);
-        if (fresh.list.empty() && !timed_out) return std::nullopt;
+        // The team started typing: the page learns it now, not at the next message.
+        const bool typing_changed = typing::is_typing(db, id, typing::Side::Team, at) != typing_then;
+        if (fresh.list.empty() && !typing_changed && !timed_out) return std::nullopt;
         return conversation(db, *found, fresh, at);
     };
     return parked;
@@ -129,6 +136,19 @@ http::Response danger(app::App& app, const http::Request& request) {
     return http::json(200, {{"danger", true}});
 }
 
+// 204, also when the signal is dropped (one every few seconds at most, in
+// a conversation an operator holds only); 400 invalid_body; 401
+// session_expired.
+http::Response visitor_typing(app::App& app, const http::Request& request) {
+    input::parse_query(request.query, {});
+    input::parse_body(request, {}, true);
+    const auto now = server::now();
+    const auto session = visitor::require(app.reader(), request, now, app.ttl);
+    if (!typing::needs_signal(app.reader(), session.id, typing::Side::Visitor, now)) return http::no_content();
+    app.writer.run([&](store::Db& db) { typing::signal(db, session.id, typing::Side::Visitor, now); });
+    return http::no_content();
+}
+
 // 204; 400 invalid_body; 401 session_expired.
 http::Response leave(app::App& app, const http::Request& request) {
     input::parse_query(request.query, {});
@@ -167,6 +187,10 @@ server::Outcome dispatch(app::App& app, const http::Request& request) {
     if (request.path == "/api/session/danger") {
         if (request.method != "POST") throw errors::method_not_allowed();
         return danger(app, request);
+    }
+    if (request.path == "/api/session/typing") {
+        if (request.method != "POST") throw errors::method_not_allowed();
+        return visitor_typing(app, request);
     }
     if (request.path == "/api/session/leave") {
         if (request.method != "POST") throw errors::method_not_allowed();

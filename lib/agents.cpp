@@ -1,5 +1,6 @@
 #include "agents.hpp"
 #include "duty.hpp"
+#include "input.hpp"
 #include "limits.hpp"
 #include "routing.hpp"
 
@@ -15,16 +16,19 @@ constexpr unsigned long long kOpsLimit = 3;
 constexpr std::size_t kMemLimit = 32UL * 1024 * 1024;
 constexpr std::size_t kMinPasswordBytes = 10;
 
-constexpr const char* kInsert = "INSERT INTO agents (username, password_hash) VALUES (?, ?)";
+constexpr const char* kInsert = "INSERT INTO agents (username, password_hash, display_name) VALUES (?, ?, ?)";
 constexpr const char* kByName = "SELECT id, disabled FROM agents WHERE username = ?";
 constexpr const char* kEnable = "UPDATE agents SET disabled = 0, failed_logins = 0, locked_until = 0 WHERE username = ?";
 constexpr const char* kSetPassword = "UPDATE agents SET password_hash = ? WHERE username = ?";
 constexpr const char* kList =
-    "SELECT a.username, a.disabled, a.last_poll, a.away_at, coalesce(group_concat(u.code, ' '), '') "
+    "SELECT a.username, a.disabled, a.last_poll, a.away_at, coalesce(group_concat(u.code, ' '), ''), "
+    "coalesce(a.display_name, '') "
     "FROM agents a LEFT JOIN agent_units au ON au.agent_id = a.id LEFT JOIN units u ON u.id = au.unit_id "
     "GROUP BY a.id ORDER BY a.username";
 constexpr const char* kAddUnit = "INSERT OR IGNORE INTO agent_units (agent_id, unit_id) VALUES (?, ?)";
 constexpr const char* kDisable = "UPDATE agents SET disabled = 1 WHERE username = ?";
+constexpr const char* kRename = "UPDATE agents SET display_name = ? WHERE username = ?";
+constexpr const char* kDelete = "DELETE FROM agents WHERE id = ?";
 constexpr const char* kLogoutAll = "DELETE FROM agent_logins WHERE agent_id = (SELECT id FROM agents WHERE username = ?)";
 
 }  // namespace
@@ -53,11 +57,29 @@ bool is_valid_username(std::string_view username) {
            });
 }
 
+bool is_valid_display_name(std::string_view name) {
+    return name.size() <= limits::kMaxDisplayNameBytes && input::is_clean_utf8(name) && !input::is_blank(name) &&
+           name.find_first_of("\t\n") == std::string_view::npos;
+}
+
+namespace {
+// NULL for none; else checked.
+std::optional<std::string> display_column(std::string_view display_name) {
+    if (display_name.empty()) return std::nullopt;
+    if (!is_valid_display_name(display_name)) {
+        throw std::runtime_error("a display name is one line of 1 to " +
+                                 std::to_string(limits::kMaxDisplayNameBytes) + " bytes");
+    }
+    return std::string(display_name);
+}
+}  // namespace
+
 void add(store::Db& db, std::string_view username, const std::string& password_hash,
-         const std::vector<std::string>& unit_codes) {
+         const std::vector<std::string>& unit_codes, std::string_view display_name) {
     if (!is_valid_username(username)) {
         throw std::runtime_error("a username is 1 to 64 of a-z, 0-9, '.', '-', '_'");
     }
+    const auto display = display_column(display_name);
     if (store::Query existing(db, kByName, username); existing.next()) {
         if (existing.integer(1) != 0) {
             throw std::runtime_error("operator " + std::string(username) +
@@ -66,7 +88,7 @@ void add(store::Db& db, std::string_view username, const std::string& password_h
         }
         throw std::runtime_error("operator " + std::string(username) + " exists already");
     }
-    store::Query(db, kInsert, username, password_hash).run();
+    store::Query(db, kInsert, username, password_hash, display).run();
     const std::int64_t id = store::last_insert_id(db);
     for (const auto& code : unit_codes) {
         const auto unit = routing::find_unit(db, code);
@@ -101,11 +123,25 @@ void set_password(store::Db& db, std::string_view username, const std::string& p
     store::Query(db, kLogoutAll, username).run();
 }
 
+void rename(store::Db& db, std::string_view username, std::string_view display_name) {
+    const auto display = display_column(display_name);
+    require_id(db, username);
+    store::Query(db, kRename, display, username).run();
+}
+
+int remove(store::Db& db, std::string_view username, std::int64_t now) {
+    const std::int64_t id = require_id(db, username);
+    const int released = duty::sign_off(db, id, now);
+    store::Query(db, kDelete, id).run();
+    return released;
+}
+
 std::vector<Listing> list(store::Db& db) {
     std::vector<Listing> out;
     store::Query query(db, kList);
     while (query.next()) {
         Listing agent{.username = query.text(0),
+                      .display_name = query.text(5),
                       .disabled = query.integer(1) != 0,
                       .unit_codes = {},
                       .last_poll = query.integer(2),

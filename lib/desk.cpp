@@ -3,9 +3,11 @@
 #include "http.hpp"
 #include "limits.hpp"
 #include "messages.hpp"
+#include "notes.hpp"
 #include "pulse.hpp"
 #include "routing.hpp"
 
+#include <cstdio>
 #include <ctime>
 
 namespace abri::desk {
@@ -32,7 +34,9 @@ constexpr const char* kExpire =
     "UPDATE sessions SET state = 'left', ended_at = ? WHERE id = ? AND state = 'active'";
 constexpr const char* kAllUnits = "SELECT id, code, name, kind FROM units ORDER BY code";
 constexpr const char* kTranscript =
-    "SELECT sender, text, at FROM messages WHERE session_id = ? ORDER BY id LIMIT ?";
+    "SELECT m.sender, m.text, m.at, coalesce(m.kind, ''), coalesce(a.display_name, a.username, '') "
+    "FROM messages m LEFT JOIN agents a ON a.id = m.author_id WHERE m.session_id = ? ORDER BY m.id LIMIT ?";
+constexpr const char* kSetAuthor = "UPDATE messages SET author_id = ? WHERE id = ? AND author_id IS NULL";
 
 http::Error not_found() { return {404, "not_found", "Cette conversation n'existe pas ou n'est plus visible."}; }
 
@@ -76,18 +80,28 @@ void open_left(store::Db& db, std::int64_t agent_id, const Case& c, std::int64_t
     store::Query(db, kSetClaimMessage, message, c.id).run();
 }
 
-std::string local_time(std::int64_t at, const char* format) {
-    const auto t = static_cast<std::time_t>(at);
+// The time `at` where the console is, `tz_offset` minutes east of UTC.
+std::string console_time(std::int64_t at, int tz_offset) {
+    const auto t = static_cast<std::time_t>(at + std::int64_t{tz_offset} * 60);
     std::tm tm{};
-    localtime_r(&t, &tm);
-    char out[64];
-    const std::size_t n = std::strftime(out, sizeof out, format, &tm);
+    gmtime_r(&t, &tm);
+    char out[32];
+    const std::size_t n = std::strftime(out, sizeof out, "%Y-%m-%d %H:%M:%S", &tm);
     return std::string(out, n);
 }
 
-std::string who(const std::string& sender) {
+std::string utc_offset(int tz_offset) {
+    const int minutes = tz_offset < 0 ? -tz_offset : tz_offset;
+    char out[16];
+    std::snprintf(out, sizeof out, "UTC%c%02d:%02d", tz_offset < 0 ? '-' : '+', minutes / 60, minutes % 60);
+    return out;
+}
+
+// Who wrote a line of the transcript: the operator's name when known.
+std::string who(const std::string& sender, const std::string& kind, const std::string& author) {
     if (sender == "visitor") return "Personne";
-    if (sender == "agent") return "Équipe";
+    if (kind == notes::kKind) return "Note interne (" + (author.empty() ? std::string("équipe") : author) + ")";
+    if (sender == "agent") return author.empty() ? "Équipe" : "Équipe (" + author + ")";
     return "Système";
 }
 
@@ -169,7 +183,9 @@ messages::Sent reply(store::Db& db, std::int64_t agent_id, const Case& c, std::s
                      const std::optional<std::string>& client_id) {
     require_live_holder(agent_id, c);
     // Only the holder's console and the person's page see it: no unit's queue changes.
-    return messages::add(db, c.id, 0, "agent", text, now, client_id);
+    const auto sent = messages::add(db, c.id, 0, "agent", text, now, client_id);
+    store::Query(db, kSetAuthor, agent_id, sent.id).run();  // colleagues and the export say who answered
+    return sent;
 }
 
 void release(store::Db& db, std::int64_t agent_id, const Case& c, std::int64_t now) {
@@ -177,7 +193,8 @@ void release(store::Db& db, std::int64_t agent_id, const Case& c, std::int64_t n
     duty::release(db, c.id, c.unit_id, now);
 }
 
-void transfer(store::Db& db, std::int64_t agent_id, const Case& c, std::string_view unit_code, std::int64_t now) {
+void transfer(store::Db& db, std::int64_t agent_id, const Case& c, std::string_view unit_code, std::int64_t now,
+              const std::optional<std::string>& note) {
     const auto unit = routing::find_unit(db, unit_code);
     if (!unit) throw http::Error{400, "unknown_unit", "Cette équipe n'existe pas."};
     if (is_gone(c)) throw session_ended();
@@ -189,6 +206,8 @@ void transfer(store::Db& db, std::int64_t agent_id, const Case& c, std::string_v
                          "Votre conversation a été transmise à l'équipe « " + unit->name +
                              " ». Merci de patienter : une personne va vous répondre.",
                          now);
+    // After the transfer's message: the receiving unit reads it with the history.
+    if (note) notes::add(db, c.id, agent_id, *note, now);
 }
 
 void close(store::Db& db, std::int64_t agent_id, const Case& c, std::int64_t now) {
@@ -255,20 +274,22 @@ std::vector<routing::Unit> all_units(store::Db& db) {
     return units;
 }
 
-std::string transcript(store::Db& db, const Case& c, std::string_view agent_username, std::int64_t now) {
-    constexpr const char* kStamp = "%Y-%m-%d %H:%M:%S";
+std::string transcript(store::Db& db, const Case& c, std::string_view agent_username, std::int64_t now,
+                       int tz_offset) {
     std::string out;
     out += "abri — conversation " + c.public_id + "\n";
     out += "Équipe : " + c.unit_name + "\n";
     out += std::string("Personne : ") + (c.role == "victim" ? "victime" : "témoin") + "\n";
-    out += "Début : " + local_time(c.created_at, kStamp) + "\n";
+    out += "Début : " + console_time(c.created_at, tz_offset) + "\n";
     out += "État : " + state_label(c) + "\n";
-    out += "Exportée le " + local_time(now, kStamp) + " par " + std::string(agent_username) + "\n";
-    out += "Heures locales du serveur (UTC" + local_time(now, "%z") + ").\n\n";
+    out += "Exportée le " + console_time(now, tz_offset) + " par " + std::string(agent_username) + "\n";
+    out += "Heures de la console (" + utc_offset(tz_offset) +
+           "). Les notes internes n'ont pas été lues par la personne.\n\n";
     std::size_t count = 0;
     store::Query query(db, kTranscript, c.id, static_cast<std::int64_t>(limits::kMaxTranscriptMessages));
     while (query.next()) {
-        out += "[" + local_time(query.integer(2), kStamp) + "] " + who(query.text(0)) + " : " +
+        out += "[" + console_time(query.integer(2), tz_offset) + "] " +
+               who(query.text(0), query.text(3), query.text(4)) + " : " +
                indented(query.text(1)) + "\n";
         ++count;
     }

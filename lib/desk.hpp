@@ -57,9 +57,11 @@ messages::Sent reply(store::Db& db, std::int64_t agent_id, const Case& c, std::s
 void release(store::Db& db, std::int64_t agent_id, const Case& c, std::int64_t now);
 // Back to waiting in the queue of `unit_code` (any unit, the same one
 // included: that hands the session back to the team). A waiting session
-// of the agent's units can be transferred without claiming it.
+// of the agent's units can be transferred without claiming it. A handover
+// `note` (checked as a message) follows as an internal note.
 // 400 unknown_unit, 403 not_yours, 409 session_ended.
-void transfer(store::Db& db, std::int64_t agent_id, const Case& c, std::string_view unit_code, std::int64_t now);
+void transfer(store::Db& db, std::int64_t agent_id, const Case& c, std::string_view unit_code, std::int64_t now,
+              const std::optional<std::string>& note = std::nullopt);
 // The visitor sees the end (state closed); a session the visitor has left
 // is only let go. 403 not_yours, 409 not_claimed.
 void close(store::Db& db, std::int64_t agent_id, const Case& c, std::int64_t now);
@@ -77,8 +79,11 @@ bool has_expired_held(store::Db& db, std::int64_t agent_id, std::int64_t now, co
 std::vector<routing::Unit> all_units(store::Db& db);
 
 // The whole conversation as plain text, for the operator's report: the
-// session, the unit, then each message with its time and who said it.
+// session, the unit, then each message with its time, who said it (the
+// operator's display name, else username) and the internal notes marked
+// as such. Times where the console is: `tz_offset` minutes east of UTC.
 // Reader.
-std::string transcript(store::Db& db, const Case& c, std::string_view agent_username, std::int64_t now);
+std::string transcript(store::Db& db, const Case& c, std::string_view agent_username, std::int64_t now,
+                       int tz_offset);
 
 }  // namespace abri::desk

@@ -2,6 +2,7 @@
 #include "limits.hpp"
 #include "messages.hpp"
 #include "pulse.hpp"
+#include "stats.hpp"
 
 #include <algorithm>
 #include <optional>
@@ -79,6 +80,7 @@ int poll_granularity(const Settings& settings) {
 void escalate(store::Db& db, const Step& step, std::int64_t now) {
     store::Query(db, kEscalate, step.session_id, step.to_unit).run();
     if (store::changes(db) == 0) return;
+    stats::escalated(db, step.unit_id, now);
     pulse::record(db, step.session_id, step.unit_id, now);  // the queue it leaves
     const auto unit = routing::find_unit_by_id(db, step.to_unit);
     messages::add_system(db, step.session_id, step.to_unit, "escalated",

@@ -122,12 +122,16 @@ std::map<std::string, long, std::less<>> parse_query(std::string_view query, std
         const http::Error bad{400, std::string(key->error),
                               "Le paramètre « " + std::string(key->name) + " » doit être un nombre entre " +
                                   std::to_string(key->min) + " et " + std::to_string(key->max) + "."};
-        if (raw.empty() || raw.size() > 18) throw bad;
+        // A minus sign only where the key allows negative values.
+        const bool negative = key->min < 0 && !raw.empty() && raw.front() == '-';
+        const std::string_view digits = negative ? raw.substr(1) : raw;
+        if (digits.empty() || digits.size() > 18) throw bad;
         long value = 0;
-        for (char c : raw) {
+        for (char c : digits) {
             if (c < '0' || c > '9') throw bad;
             value = value * 10 + (c - '0');
         }
+        if (negative) value = -value;
         if (value < key->min || value > key->max) throw bad;
         values.emplace(std::string(name), value);
     }

@@ -43,7 +43,8 @@ struct QueryKey {
 };
 
 // Parses a query string of decimal integers. Unknown or repeated keys,
-// non-digits and out-of-range values are 400.
+// non-digits and out-of-range values are 400; a leading minus sign is
+// accepted only for a key whose minimum is negative.
 std::map<std::string, long, std::less<>> parse_query(std::string_view query, std::span<const QueryKey> spec);
 
 // True when `text` is valid UTF-8 without what the contract refuses in a

@@ -109,4 +109,14 @@ inline constexpr std::size_t kMaxWorkNonceBytes = 16;
 inline constexpr int kDeviceCookieSeconds = 365 * 24 * 60 * 60;  // a known browser stays known a year
 inline constexpr std::size_t kMaxDeviceCounts = 10000;      // browsers' own counts kept (an hour each)
 
+// The night shift (issue 14): replies, notes, typing, names, statistics.
+inline constexpr std::size_t kMaxReplyTitleBytes = 120;     // a canned reply's title; its text is a message (kMaxTextChars)
+inline constexpr std::size_t kMaxRepliesListed = 200;       // replies in one answer, for all the operator's units
+inline constexpr std::size_t kMaxDisplayNameBytes = 64;     // an operator's name shown to colleagues
+inline constexpr int kTypingEverySeconds = 3;               // a side's typing signal is written at most this often
+inline constexpr int kTypingShownSeconds = 5;               // "is typing" for this long after a signal
+inline constexpr int kMinTzOffsetMinutes = -12 * 60;        // an export's time zone, minutes east of UTC
+inline constexpr int kMaxTzOffsetMinutes = 14 * 60;
+inline constexpr int kStatsKeptDays = 400;                  // daily statistics, then forgotten
+
 }  // namespace abri::limits

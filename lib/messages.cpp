@@ -3,6 +3,7 @@
 #include "input.hpp"
 #include "limits.hpp"
 #include "pulse.hpp"
+#include "stats.hpp"
 
 #include <algorithm>
 #include <array>
@@ -53,6 +54,7 @@ Sent add(store::Db& db, std::int64_t session_id, std::int64_t unit_id, std::stri
     if (from == "visitor") {
         store::Query(db, kCountVisitor, static_cast<std::int64_t>(text.size()), id, session_id).run();
     } else {
+        stats::answered(db, session_id, now);  // before answered_at is set: counts the first only
         store::Query(db, kCountAgent, now, session_id).run();
     }
     pulse::record(db, session_id, unit_id, now);

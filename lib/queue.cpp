@@ -1,7 +1,9 @@
 #include "queue.hpp"
 #include "duty.hpp"
 #include "limits.hpp"
+#include "notes.hpp"
 #include "pulse.hpp"
+#include "typing.hpp"
 
 #include <algorithm>
 
@@ -15,7 +17,10 @@ namespace {
     "s.id, s.public_id, u.code, u.name, u.kind, s.role, s.lang, s.state, coalesce(s.agent_id = ?1, 0), "    \
     "coalesce(s.queued_at, s.created_at), s.unread, s.last_seen, s.quick_exit, coalesce(s.ended_at, 0), " \
     "s.danger, s.answered_at IS NOT NULL, "                                                                 \
-    "(SELECT substr(m.text, 1, " ABRI_PREVIEW_CHARS ") FROM messages m WHERE m.id = s.last_visitor_message) "
+    "(SELECT substr(m.text, 1, " ABRI_PREVIEW_CHARS ") FROM messages m WHERE m.id = s.last_visitor_message), " \
+    "s.visitor_typing_at, "                                                                                 \
+    "(SELECT substr(m.text, 1, " ABRI_PREVIEW_CHARS ") FROM messages m WHERE m.session_id = s.id "          \
+    " AND m.kind = 'note' AND s.state = 'waiting' ORDER BY m.id DESC LIMIT 1) "
 #define ABRI_PREVIEW_CHARS "140"
 static_assert(limits::kPreviewChars == 140, "ABRI_PREVIEW_CHARS repeats limits::kPreviewChars");
 
@@ -49,8 +54,9 @@ constexpr const char* kWaitingTotal =
 // client's cursor comes with its whole history. The newest first, so that
 // a limit keeps the latest.
 constexpr const char* kMessages =
-    "SELECT m.id, s.public_id, m.sender, m.text, m.at, coalesce(m.kind, '') "
-    "FROM sessions s JOIN messages m ON m.session_id = s.id "
+    "SELECT m.id, s.public_id, m.sender, m.text, m.at, coalesce(m.kind, ''), "
+    "coalesce(a.display_name, a.username, '') "
+    "FROM sessions s JOIN messages m ON m.session_id = s.id LEFT JOIN agents a ON a.id = m.author_id "
     "WHERE s.agent_id = ?1 AND s.unit_id IN (SELECT unit_id FROM agent_units WHERE agent_id = ?1) "
     "AND (s.state = 'active' OR (s.state = 'left' AND s.ended_at > ?3)) "
     "AND m.id > CASE WHEN s.claim_message <= ?2 THEN ?2 ELSE 0 END "
@@ -105,8 +111,11 @@ Entry read_entry(const store::Query& q, std::int64_t now) {
             .ended_at = q.integer(13),
             .danger = q.integer(14) != 0,
             .answered = q.integer(15) != 0,
-            .preview = q.is_null(16) ? std::nullopt : std::optional(q.text(16))};
+            .preview = q.is_null(16) ? std::nullopt : std::optional(q.text(16)),
+            .typing = false,
+            .handover = q.is_null(18) ? std::nullopt : std::optional(q.text(18))};
     e.connected = e.state != "left" && now - e.last_seen <= limits::kConnectedWithin;
+    e.typing = e.mine && e.state == "active" && typing::is_typing(q.integer(17), now);
     return e;
 }
 
@@ -150,7 +159,8 @@ void read_messages(store::Db& db, Snapshot& snapshot, std::int64_t agent_id, std
                                      .from = query.text(2),
                                      .text = query.text(3),
                                      .at = query.integer(4),
-                                     .kind = query.text(5)});
+                                     .kind = query.text(5),
+                                     .author = query.text(6)});
     }
     snapshot.truncated = snapshot.messages.size() == limits::kMaxEventMessages;
     std::reverse(snapshot.messages.begin(), snapshot.messages.end());
@@ -212,13 +222,18 @@ nlohmann::json to_json(const Snapshot& snapshot, std::int64_t now) {
             {"answered", e.answered},
             {"preview", e.preview ? nlohmann::json(*e.preview) : nlohmann::json(nullptr)},
         };
+        if (e.mine) entry["typing"] = e.typing;
+        if (e.handover) entry["handover"] = *e.handover;
         if (e.ended_at != 0) entry["ended_at"] = e.ended_at;
         queue.push_back(std::move(entry));
     }
     auto messages = nlohmann::json::array();
     for (const auto& m : snapshot.messages) {
-        nlohmann::json message = {{"id", m.id}, {"session", m.session}, {"from", m.from}, {"text", m.text}, {"at", m.at}};
-        if (!m.kind.empty()) message["kind"] = m.kind;
+        const bool note = m.kind == notes::kKind;
+        nlohmann::json message = {
+            {"id", m.id}, {"session", m.session}, {"from", note ? "note" : m.from}, {"text", m.text}, {"at", m.at}};
+        if (!m.kind.empty() && !note) message["kind"] = m.kind;
+        if (!m.author.empty()) message["author"] = m.author;
         messages.push_back(std::move(message));
     }
     auto units = nlohmann::json::array();

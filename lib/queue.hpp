@@ -34,6 +34,8 @@ struct Entry {
     bool danger;               // the person said "in danger now"
     bool answered;             // an operator has written to the person
     std::optional<std::string> preview;  // the start of the person's latest message
+    bool typing;               // held by this operator, and the person is typing
+    std::optional<std::string> handover;  // waiting: the start of its latest note (a transfer's handover note)
     bool operator==(const Entry&) const = default;
 };
 
@@ -43,7 +45,8 @@ struct Message {
     std::string from;     // "visitor", "agent" or "system"
     std::string text;
     std::int64_t at;
-    std::string kind;     // system messages only
+    std::string kind;     // system messages only; "note" for an internal note
+    std::string author;   // an operator's message or note: display name, else username; else empty
 };
 
 struct UnitDuty {

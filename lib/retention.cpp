@@ -2,6 +2,7 @@
 #include "limits.hpp"
 #include "log.hpp"
 #include "pulse.hpp"
+#include "stats.hpp"
 
 #include <chrono>
 #include <utility>
@@ -122,6 +123,7 @@ PurgeResult purge(const store::Options& options, std::int64_t now, const visitor
         store::Query(db, kDeleteOldPulses, now - limits::kPulsesKeptSeconds).run();
         store::Query(db, kDeleteOldLogins, now).run();
         store::Query(db, kDeleteOldErased, now - limits::kErasedKeptSeconds).run();
+        stats::forget_old(db, now);
         transaction.commit();
     }
     result.scrubbed = scrub(options);

@@ -34,6 +34,13 @@ constexpr const char* kUnitById = "SELECT id, code, name, kind FROM units WHERE 
 constexpr const char* kUnitByCode = "SELECT id, code, name, kind FROM units WHERE code = ?";
 constexpr const char* kRouteByKey = "SELECT unit_id FROM routes WHERE key = ?";
 constexpr const char* kInsertUnit = "INSERT INTO units (code, name, kind) VALUES (?, ?, ?)";
+constexpr const char* kRenameUnit = "UPDATE units SET name = ? WHERE id = ?";
+constexpr const char* kDeleteUnit = "DELETE FROM units WHERE id = ?";
+// What still names a unit: routes, operators, conversations (live or not
+// yet purged), units falling back to it.
+constexpr const char* kUnitUsers =
+    "SELECT (SELECT count(*) FROM routes WHERE unit_id = ?1), (SELECT count(*) FROM agent_units WHERE unit_id = ?1), "
+    "(SELECT count(*) FROM sessions WHERE unit_id = ?1), (SELECT count(*) FROM units WHERE fallback_id = ?1)";
 constexpr const char* kListUnits =
     "SELECT u.id, u.code, u.name, u.kind, coalesce(f.code, '') FROM units u LEFT JOIN units f ON f.id = u.fallback_id "
     "ORDER BY u.code";
@@ -117,18 +124,52 @@ std::vector<std::pair<std::string, std::string>> list_routes(store::Db& db) {
 }
 
 
+namespace {
+void check_unit_name(std::string_view name) {
+    if (name.empty() || name.size() > limits::kMaxUnitNameBytes) {
+        throw std::runtime_error("a unit name is 1 to " + std::to_string(limits::kMaxUnitNameBytes) + " bytes");
+    }
+}
+
+Unit require_unit(store::Db& db, std::string_view code) {
+    auto unit = find_unit(db, code);
+    if (!unit) throw std::runtime_error("no unit " + std::string(code) + " (see: abrictl unit list)");
+    return *unit;
+}
+}  // namespace
+
 void add_unit(store::Db& db, std::string_view code, std::string_view name, std::string_view kind) {
     const bool code_ok = !code.empty() && code.size() <= limits::kMaxUnitCodeBytes &&
                          std::all_of(code.begin(), code.end(), [](char c) {
                              return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
                          });
     if (!code_ok) throw std::runtime_error("a unit code is 1 to 32 capital letters, digits, '-' or '_'");
-    if (name.empty() || name.size() > limits::kMaxUnitNameBytes) {
-        throw std::runtime_error("a unit name is 1 to " + std::to_string(limits::kMaxUnitNameBytes) + " bytes");
-    }
+    check_unit_name(name);
     if (kind != "police" && kind != "gendarmerie") throw std::runtime_error("--kind is police or gendarmerie");
     if (find_unit(db, code)) throw std::runtime_error("unit " + std::string(code) + " exists already");
     store::Query(db, kInsertUnit, code, name, kind).run();
+}
+
+void rename_unit(store::Db& db, std::string_view code, std::string_view name) {
+    check_unit_name(name);
+    store::Query(db, kRenameUnit, name, require_unit(db, code).id).run();
+}
+
+void remove_unit(store::Db& db, std::string_view code) {
+    const Unit unit = require_unit(db, code);
+    store::Query users(db, kUnitUsers, unit.id);
+    users.next();
+    std::string uses;
+    const auto use = [&](int column, const char* what, const char* how) {
+        if (users.integer(column) == 0) return;
+        uses += "\n  " + std::to_string(users.integer(column)) + " " + what + " (" + how + ")";
+    };
+    use(0, "route(s)", "abrictl route list, route remove or route add KEY OTHER_UNIT");
+    use(1, "operator(s)", "abrictl agent list, agent remove");
+    use(2, "conversation(s), live or not yet purged", "wait for them to end and for the purge");
+    use(3, "unit(s) falling back to it", "abrictl unit fallback CODE none");
+    if (!uses.empty()) throw std::runtime_error("unit " + unit.code + " is still in use, nothing removed:" + uses);
+    store::Query(db, kDeleteUnit, unit.id).run();  // its canned replies with it
 }
 
 void set_route(store::Db& db, std::string_view key, std::string_view unit_code) {

@@ -48,6 +48,10 @@ std::vector<std::pair<std::string, std::string>> list_routes(store::Db& db);
 // Admin changes, inside a write transaction; they throw std::runtime_error
 // with a message for the admin when refused.
 void add_unit(store::Db& db, std::string_view code, std::string_view name, std::string_view kind);
+void rename_unit(store::Db& db, std::string_view code, std::string_view name);
+// Refused, saying what uses it, while routes, operators, conversations (live
+// or waiting for the purge) or other units' fallbacks name the unit.
+void remove_unit(store::Db& db, std::string_view code);
 // Adds KEY, or moves it to `unit_code` when it exists. KEY "*" is the default.
 void set_route(store::Db& db, std::string_view key, std::string_view unit_code);
 void remove_route(store::Db& db, std::string_view key);

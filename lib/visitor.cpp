@@ -3,6 +3,7 @@
 #include "limits.hpp"
 #include "messages.hpp"
 #include "pulse.hpp"
+#include "stats.hpp"
 #include "token.hpp"
 
 #include <algorithm>
@@ -81,6 +82,7 @@ Created create(store::Db& db, const routing::Unit& unit, const std::string& role
     }
     const std::int64_t id = store::last_insert_id(db);
     pulse::record(db, id, unit.id, now);
+    stats::started(db, id, now);
     created.session = Session{.id = id,
                               .public_id = public_id,
                               .unit_id = unit.id,
@@ -147,6 +149,7 @@ void flag_danger(store::Db& db, const Session& session, std::int64_t now) {
 void leave(store::Db& db, const Session& session, bool quick, std::int64_t now) {
     store::Query(db, kLeave, quick ? 1 : 0, now, session.id).run();
     if (store::changes(db) == 0) return;
+    stats::left(db, session.id, quick, now);
     if (quick) {
         messages::add_system(db, session.id, session.unit_id, "quick_exit",
                              "La personne a quitté la conversation en urgence (sortie rapide).", now);

@@ -79,6 +79,29 @@ if [ "$demo" = 1 ] && [ "$fresh" = 1 ]; then
     ctl route add 13 DDSP-13
     ctl route add 2A GN-2A
     ctl route add 974 GN-974
+    # Canned replies: real national referrals, and a word for those who
+    # write in another language. Every unit gets them.
+    referral_3919="Violences Femmes Info : appelez le 3919. Gratuit et anonyme, 24 h/24 et 7 j/7. Écoute, information et orientation pour les femmes victimes de violences et leurs proches. Le numéro n'apparaît pas sur les factures."
+    referral_116006="France Victimes : appelez le 116 006, numéro national d'aide aux victimes, gratuit, 7 j/7 de 9 h à 19 h. Une association près de chez vous peut vous accompagner (écoute, droits, démarches, plainte)."
+    referral_114="Si vous ne pouvez pas parler sans danger : envoyez un SMS au 114. Gratuit, 24 h/24 : on vous répond par écrit et on envoie les secours si besoin."
+    referral_17="En danger immédiat : appelez le 17 (police secours) ou le 112 (numéro d'urgence européen). Gratuits, 24 h/24, même sans crédit."
+    translator="Nous répondons en français ; vous pouvez utiliser un traducteur.
+We answer in French; you may use a translator.
+نجيب باللغة الفرنسية؛ يمكنك استخدام مترجم.
+Respondemos en francés; puede usar un traductor.
+Respondemos em francês; pode usar um tradutor.
+Fransızca yanıt veriyoruz; bir çeviri aracı kullanabilirsiniz.
+Răspundem în limba franceză; puteți folosi un traducător.
+Мы отвечаем на французском языке; вы можете воспользоваться переводчиком.
+Ми відповідаємо французькою мовою; ви можете скористатися перекладачем.
+我们用法语回复；您可以使用翻译工具。"
+    for unit in GN-NUM PP-75 DDSP-13 GN-2A GN-974; do
+        printf '%s\n' "$referral_3919" | ctl reply add "$unit" --title "3919 — Violences Femmes Info"
+        printf '%s\n' "$referral_116006" | ctl reply add "$unit" --title "116 006 — France Victimes"
+        printf '%s\n' "$referral_114" | ctl reply add "$unit" --title "SMS 114 — ne pas parler"
+        printf '%s\n' "$referral_17" | ctl reply add "$unit" --title "17 / 112 — danger immédiat"
+        printf '%s\n' "$translator" | ctl reply add "$unit" --title "Traducteur — 10 langues"
+    done
     if [ -x "$BIN/agent" ]; then
         password=$(head -c 12 /dev/urandom | base64 | tr -d '/+=')
         printf '%s\n' "$password" | "$BIN/abrictl" agent add demo --unit GN-NUM --unit PP-75 --unit DDSP-13 \

@@ -129,7 +129,7 @@ class OperatorsFlow(StackCase):
         self.assertEqual(headers["Cache-Control"], "no-store")
         self.assertIn(visitor["session"], text)
         self.assertRegex(text, r"\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\] Personne : Il m'a frappée hier soir")
-        self.assertRegex(text, r"\] Équipe : Nous allons vous aider")
+        self.assertRegex(text, r"\] Équipe \(alice\) : Nous allons vous aider")
 
     def test_visitor_leaving_tells_the_operator_who_keeps_the_conversation(self):
         alice = Operator(self.stack, "alice")

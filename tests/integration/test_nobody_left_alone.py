@@ -274,9 +274,9 @@ class OnDutyAndFallback(StackCase):
         self.assertEqual(ctl("unit", "fallback", "FB-X", "PP-75")[0], 0)
         status, out, _ = ctl("unit", "list")
         self.assertEqual(status, 0)
-        self.assertIn("FB-X\tpolice\tX\tfallback PP-75", out)
+        self.assertRegex(out, r"(?m)^FB-X\s+police\s+PP-75\s+X$")
         self.assertEqual(ctl("unit", "fallback", "FB-X", "none")[0], 0)
-        self.assertNotIn("FB-X\tpolice\tX\tfallback", ctl("unit", "list")[1])
+        self.assertRegex(ctl("unit", "list")[1], r"(?m)^FB-X\s+police\s+-\s+X$")
 
 
 class NothingVanishes(StackCase):

@@ -207,10 +207,10 @@ BOOST_AUTO_TEST_CASE(transcript_has_times_speakers_and_every_line) {
     messages::add(db, s.id, a.id, "visitor", "Bonjour\nà l'aide", 1001);
     claim(alice, s);
     desk::reply(db, alice, find(alice, s), "Nous sommes là", 1012);
-    const auto text = desk::transcript(db, find(alice, s), "alice", 1013);
+    const auto text = desk::transcript(db, find(alice, s), "alice", 1013, 0);
     BOOST_TEST(text.find(s.public_id) != std::string::npos);
     BOOST_TEST(text.find("Personne : Bonjour\n    à l'aide\n") != std::string::npos);
-    BOOST_TEST(text.find("Équipe : Nous sommes là\n") != std::string::npos);
+    BOOST_TEST(text.find("Équipe (alice) : Nous sommes là\n") != std::string::npos);
     BOOST_TEST(text.find("Système : ") != std::string::npos);
     BOOST_TEST(text.find("par alice") != std::string::npos);
 }
