@@ -5,12 +5,16 @@
 //                             serves it only on the admin socket, never on
 //                             the public server -> 200 {sessions, messages,
 //                             seconds, scrubbed}
+//   GET  /api/admin/metrics   the live gauges and daily figures in the
+//                             Prometheus text format, on the admin socket
+//                             too (aggregates only: no session, no text)
 // What it erases and why: lib/retention.hpp. It deliberately takes no
 // parameter: what ended is decided by the same settings as the programs'.
 #include "../lib/app.hpp"
 #include "../lib/errors.hpp"
 #include "../lib/input.hpp"
 #include "../lib/retention.hpp"
+#include "../lib/stats.hpp"
 
 #include <fcgiapp.h>
 
@@ -32,10 +36,22 @@ http::Response purge_now(app::App& app, const http::Request& request) {
                             {"scrubbed", result.scrubbed}});
 }
 
+// 200 text/plain; 503 when the database is busy.
+http::Response metrics(app::App& app, const http::Request& request) {
+    input::parse_query(request.query, {});
+    return {200, stats::metrics(app.reader(), server::now(), app.ttl), "text/plain; version=0.0.4; charset=utf-8", {}};
+}
+
 server::Outcome dispatch(app::App& app, const http::Request& request) {
-    if (request.path != "/api/admin/purge") throw errors::not_found();
-    if (request.method != "POST") throw errors::method_not_allowed();
-    return purge_now(app, request);
+    if (request.path == "/api/admin/purge") {
+        if (request.method != "POST") throw errors::method_not_allowed();
+        return purge_now(app, request);
+    }
+    if (request.path == "/api/admin/metrics") {
+        if (request.method != "GET") throw errors::method_not_allowed();
+        return metrics(app, request);
+    }
+    throw errors::not_found();
 }
 
 int purge_from_the_command_line(int argc, char** argv) {

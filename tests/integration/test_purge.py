@@ -33,7 +33,8 @@ def database_bytes(stack):
 
 def admin_request(stack, method, path):
     """A request to the administrator's nginx server, on its unix socket
-    (deploy/nginx/abri-http.conf.in); returns (status, parsed JSON)."""
+    (deploy/nginx/abri-http.conf.in); returns (status, parsed JSON or
+    text)."""
     class Connection(http.client.HTTPConnection):
         def connect(self):
             self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -44,7 +45,9 @@ def admin_request(stack, method, path):
     response = conn.getresponse()
     payload = response.read()
     conn.close()
-    return response.status, json.loads(payload)
+    if response.getheader("Content-Type", "").startswith("application/json"):
+        return response.status, json.loads(payload)
+    return response.status, payload.decode()
 
 
 def run_purge(stack):
@@ -162,6 +165,24 @@ class PurgeLeavesNoTrace(unittest.TestCase):
             self.assertEqual(admin_request(stack, "GET", "/api/admin/purge")[0], 405)
             self.assertEqual(admin_request(stack, "POST", "/api/messages"), (404, {"error": {
                 "code": "not_found", "message": "Cette adresse n'existe pas."}}))
+
+    def test_metrics_are_served_on_the_administrators_socket_only(self):
+        with Stack() as stack:
+            stack.open_session()
+            status, text = admin_request(stack, "GET", "/api/admin/metrics")
+            self.assertEqual(status, 200, text)
+            self.assertIn("# TYPE abri_waiting gauge", text)
+            waiting = [line for line in text.splitlines() if line.startswith("abri_waiting{")]
+            self.assertEqual(sum(int(line.rsplit(" ", 1)[1]) for line in waiting), 1)
+            for source in ("127.0.0.1", "127.0.3.9"):
+                with self.subTest(source=source):
+                    conn = http.client.HTTPConnection("127.0.0.1", stack.port, timeout=10,
+                                                      source_address=(source, 0))
+                    conn.request("GET", "/api/admin/metrics")
+                    response = conn.getresponse()
+                    answer = (response.status, json.loads(response.read()), dict(response.getheaders()))
+                    conn.close()
+                    assert_error(self, answer, 404, "not_found")
 
     def test_public_server_answers_404_to_admin_purge_from_any_address(self):
         # Loopback included: a TLS terminator on the same host would make
