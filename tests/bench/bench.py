@@ -91,10 +91,12 @@ class Stack:
         self.port = free_port()
         self.bin = bin_dir
         env_all = {k: v for k, v in os.environ.items() if not k.startswith("ABRI_")}
-        # The measures open thousands of sessions a minute: no proof of
-        # work (lib/work.hpp) but where the stack sets its own threshold.
+        # The measures open thousands of sessions a minute and send a
+        # thousand messages in a row on one session (the wake latency): no
+        # proof of work (lib/work.hpp) and no per-session send rate
+        # (ABRI_SEND_BURST), but where a stack sets its own.
         env_all.update({"PORT": str(self.port), "PREFIX": self.prefix, "ABRI_DB": self.db, "BIN": bin_dir,
-                        "SESSION_RATE": "100000r/s", "ABRI_WORK_AFTER": "1000000"})
+                        "SESSION_RATE": "100000r/s", "ABRI_WORK_AFTER": "1000000", "ABRI_SEND_BURST": "1000000"})
         if www:
             env_all["WWW"] = www
         env_all.update(env or {})
