@@ -14,6 +14,7 @@
 //   abrictl [--db PATH] stats | metrics
 // Every list (and stats) prints a table for people, or JSON with --json.
 #include "../lib/agents.hpp"
+#include "../lib/auth.hpp"
 #include "../lib/config.hpp"
 #include "../lib/limits.hpp"
 #include "../lib/replies.hpp"
@@ -157,6 +158,11 @@ int init(const Config& config, Args& args) {
     umask(0077);  // the database and its -wal/-shm: readable by the service only
     store::Db db({config.db_path, config.synchronous_full});
     const int from = store::migrate(db);
+    {
+        store::WriteTransaction transaction(db);
+        auth::make_secret(db);
+        transaction.commit();
+    }
     const int to = store::schema_version();
     if (from == 0) {
         std::cout << config.db_path << ": created, schema version " << to << "\n";

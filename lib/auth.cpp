@@ -444,6 +444,8 @@ void require_csrf(const Agent& agent, const http::Request& request) {
 
 void logout(store::Db& db, const Agent& agent) { store::Query(db, kLogout, agent.login_hash).run(); }
 
+void make_secret(store::Db& db) { Keys made_or_read(db); }
+
 std::vector<routing::Unit> units_of(store::Db& db, std::int64_t agent_id) {
     std::vector<routing::Unit> units;
     store::Query query(db, kUnits, agent_id);

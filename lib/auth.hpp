@@ -129,6 +129,11 @@ http::Error login_required();
 // Inside a write transaction.
 void logout(store::Db& db, const Agent& agent);
 
+// Makes the server's login secret (device cookies, unknown names' keyed
+// hashes) when there is none yet: `abrictl init` calls it, so that the
+// secret exists before the first login. Inside a write transaction.
+void make_secret(store::Db& db);
+
 // The units an operator belongs to, by code.
 std::vector<routing::Unit> units_of(store::Db& db, std::int64_t agent_id);
 std::vector<std::int64_t> unit_ids(const std::vector<routing::Unit>& units);

@@ -341,6 +341,16 @@ class Logins(StackCase):
         secret = self.stack.sql("SELECT secret FROM login_secret")[0][0]
         self.assertNotIn(secret, self.stack.read_log())
 
+    def test_abrictl_init_makes_the_secret_once(self):
+        # stack.sh ran `abrictl init`: the secret exists before any login.
+        made = self.stack.sql("SELECT secret FROM login_secret")
+        self.assertEqual(len(made), 1)
+        self.assertRegex(made[0][0], r"^[0-9a-f]{64}$")
+        status, out, err = self.stack.ctl("init")
+        self.assertEqual(status, 0, err)
+        self.assertNotIn(made[0][0], out + err)
+        self.assertEqual(self.stack.sql("SELECT secret FROM login_secret"), made)  # kept, not drawn again
+
 
 if __name__ == "__main__":
     unittest.main()
