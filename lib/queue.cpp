@@ -73,19 +73,6 @@ constexpr const char* kUnits =
     "SELECT u.id, u.code FROM agent_units au JOIN units u ON u.id = au.unit_id WHERE au.agent_id = ? ORDER BY u.code";
 constexpr const char* kErased = "SELECT public_id FROM erased WHERE agent_id = ? AND at > ? ORDER BY at";
 
-// One snapshot for every query of an answer: the cursor and the data
-// agree. Ended by COMMIT whatever happens (a read commits nothing).
-class ReadTransaction {
-public:
-    explicit ReadTransaction(store::Db& db) : db_(db) { db_.exec("BEGIN"); }
-    ~ReadTransaction() { sqlite3_exec(db_.raw(), "COMMIT", nullptr, nullptr, nullptr); }
-    ReadTransaction(const ReadTransaction&) = delete;
-    ReadTransaction& operator=(const ReadTransaction&) = delete;
-
-private:
-    store::Db& db_;
-};
-
 // The largest message id a client with this cursor has, if the cursor is
 // one of this database's pulses.
 std::optional<std::int64_t> messages_upto(store::Db& db, std::int64_t cursor) {
@@ -171,7 +158,8 @@ void read_messages(store::Db& db, Snapshot& snapshot, std::int64_t agent_id, std
 Snapshot read(store::Db& db, std::int64_t agent_id, std::optional<std::int64_t> after, std::int64_t now,
               const visitor::Ttl& ttl) {
     Snapshot snapshot;
-    ReadTransaction transaction(db);
+    // One snapshot for every query of the answer: the cursor and the data agree.
+    store::ReadTransaction transaction(db);
     snapshot.cursor = pulse::latest(db);
     read_duty(db, snapshot, agent_id, now);
     if (after && *after == snapshot.cursor) {

@@ -147,6 +147,10 @@ void WriteTransaction::commit() {
     done_ = true;
 }
 
+ReadTransaction::ReadTransaction(Db& db) : db_(db) { db_.exec("BEGIN"); }
+
+ReadTransaction::~ReadTransaction() { sqlite3_exec(db_.raw(), "COMMIT", nullptr, nullptr, nullptr); }
+
 std::int64_t last_insert_id(Db& db) { return sqlite3_last_insert_rowid(db.raw()); }
 std::int64_t changes(Db& db) { return sqlite3_changes64(db.raw()); }
 

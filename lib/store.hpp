@@ -34,6 +34,8 @@ struct Error : std::runtime_error {
     // Busy, locked, full, read-only or I/O: the database cannot take the
     // request now; the caller answers 503 and nothing was acknowledged.
     bool is_unavailable() const;
+    // A UNIQUE, CHECK or foreign key constraint refused the write.
+    bool is_constraint() const { return code == SQLITE_CONSTRAINT; }
 };
 
 class Db {
@@ -104,6 +106,19 @@ public:
 private:
     Db& db_;
     bool done_ = false;
+};
+
+// BEGIN ... COMMIT around reads: every query inside sees one snapshot.
+// Ended by COMMIT whatever happens (a read commits nothing).
+class ReadTransaction {
+public:
+    explicit ReadTransaction(Db& db);
+    ~ReadTransaction();
+    ReadTransaction(const ReadTransaction&) = delete;
+    ReadTransaction& operator=(const ReadTransaction&) = delete;
+
+private:
+    Db& db_;
 };
 
 std::int64_t last_insert_id(Db& db);

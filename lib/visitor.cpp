@@ -77,7 +77,7 @@ Created create(store::Db& db, const routing::Unit& unit, const std::string& role
                 .run();
             break;
         } catch (const store::Error& e) {
-            if (e.code != SQLITE_CONSTRAINT || attempt == kPublicIdAttempts) throw;
+            if (!e.is_constraint() || attempt == kPublicIdAttempts) throw;
         }
     }
     const std::int64_t id = store::last_insert_id(db);
