@@ -29,6 +29,7 @@
 #include "../lib/messages.hpp"
 #include "../lib/notes.hpp"
 #include "../lib/queue.hpp"
+#include "../lib/route.hpp"
 #include "../lib/replies.hpp"
 #include "../lib/token.hpp"
 #include "../lib/typing.hpp"
@@ -322,73 +323,25 @@ http::Response canned_replies(app::App& app, const http::Request& request) {
     return http::json(200, {{"replies", list}});
 }
 
-// One route table: method, path ("{s}" stands for a session's public id,
-// anything else there is 404) and handler. A path routed with another
-// method is 405.
-using Handler = server::Outcome (*)(app::App&, const http::Request&, const std::string& session);
-struct Route {
-    std::string_view method;
-    std::string_view path;
-    Handler handler;
+// The route table (lib/route.hpp).
+constexpr route::Route kRoutes[] = {
+    {"POST", "/api/agent/login", route::plain<login>},
+    {"POST", "/api/agent/logout", route::plain<logout>},
+    {"GET", "/api/agent/me", route::plain<me>},
+    {"GET", "/api/agent/units", route::plain<units>},
+    {"GET", "/api/agent/events", route::plain<events>},
+    {"PUT", "/api/agent/presence", route::plain<presence>},
+    {"GET", "/api/agent/replies", route::plain<canned_replies>},
+    {"POST", "/api/agent/sessions/{s}/claim", route::of_session<claim>},
+    {"POST", "/api/agent/sessions/{s}/messages", route::of_session<reply>},
+    {"POST", "/api/agent/sessions/{s}/transfer", route::of_session<transfer>},
+    {"POST", "/api/agent/sessions/{s}/release", route::of_session<release>},
+    {"POST", "/api/agent/sessions/{s}/close", route::of_session<close>},
+    {"GET", "/api/agent/sessions/{s}/export", route::of_session<export_text>},
+    {"POST", "/api/agent/sessions/{s}/notes", route::of_session<note>},
+    {"POST", "/api/agent/sessions/{s}/typing", route::of_session<team_typing>},
 };
-
-template <auto Plain>
-server::Outcome without_session(app::App& app, const http::Request& request, const std::string&) {
-    return Plain(app, request);
-}
-
-template <auto WithSession>
-server::Outcome with_session(app::App& app, const http::Request& request, const std::string& session) {
-    return WithSession(app, request, session);
-}
-
-constexpr Route kRoutes[] = {
-    {"POST", "/api/agent/login", without_session<login>},
-    {"POST", "/api/agent/logout", without_session<logout>},
-    {"GET", "/api/agent/me", without_session<me>},
-    {"GET", "/api/agent/units", without_session<units>},
-    {"GET", "/api/agent/events", without_session<events>},
-    {"PUT", "/api/agent/presence", without_session<presence>},
-    {"GET", "/api/agent/replies", without_session<canned_replies>},
-    {"POST", "/api/agent/sessions/{s}/claim", with_session<claim>},
-    {"POST", "/api/agent/sessions/{s}/messages", with_session<reply>},
-    {"POST", "/api/agent/sessions/{s}/transfer", with_session<transfer>},
-    {"POST", "/api/agent/sessions/{s}/release", with_session<release>},
-    {"POST", "/api/agent/sessions/{s}/close", with_session<close>},
-    {"GET", "/api/agent/sessions/{s}/export", with_session<export_text>},
-    {"POST", "/api/agent/sessions/{s}/notes", with_session<note>},
-    {"POST", "/api/agent/sessions/{s}/typing", with_session<team_typing>},
-};
-
-// Whether `path` matches `pattern`; the public id in place of "{s}" goes
-// to `session`.
-bool matches(std::string_view pattern, std::string_view path, std::string& session) {
-    const auto hole = pattern.find("{s}");
-    if (hole == std::string_view::npos) return pattern == path;
-    const auto prefix = pattern.substr(0, hole);
-    const auto suffix = pattern.substr(hole + 3);
-    if (path.size() < prefix.size() + suffix.size() || path.substr(0, prefix.size()) != prefix ||
-        path.substr(path.size() - suffix.size()) != suffix) {
-        return false;
-    }
-    const auto id = path.substr(prefix.size(), path.size() - prefix.size() - suffix.size());
-    if (!token::is_public_id(id)) return false;
-    session = std::string(id);
-    return true;
-}
-
-server::Outcome dispatch(app::App& app, const http::Request& request) {
-    bool path_known = false;
-    std::string session;
-    for (const auto& route : kRoutes) {
-        if (!matches(route.path, request.path, session)) continue;
-        if (route.method == request.method) return route.handler(app, request, session);
-        path_known = true;
-    }
-    if (path_known) throw errors::method_not_allowed();
-    throw errors::not_found();
-}
 
 }  // namespace
 
-int main(int argc, char** argv) { return app::main(argc, argv, "abri-agent", dispatch); }
+int main(int argc, char** argv) { return route::main(argc, argv, "abri-agent", kRoutes); }

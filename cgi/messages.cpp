@@ -17,6 +17,7 @@
 #include "../lib/limits.hpp"
 #include "../lib/messages.hpp"
 #include "../lib/retention.hpp"
+#include "../lib/route.hpp"
 #include "../lib/routing.hpp"
 #include "../lib/typing.hpp"
 #include "../lib/visitor.hpp"
@@ -178,31 +179,15 @@ http::Response erase(app::App& app, const http::Request& request) {
     return http::no_content();
 }
 
-server::Outcome dispatch(app::App& app, const http::Request& request) {
-    if (request.path == "/api/messages") {
-        if (request.method == "GET") return poll(app, request);
-        if (request.method == "POST") return send(app, request);
-        throw errors::method_not_allowed();
-    }
-    if (request.path == "/api/session/danger") {
-        if (request.method != "POST") throw errors::method_not_allowed();
-        return danger(app, request);
-    }
-    if (request.path == "/api/session/typing") {
-        if (request.method != "POST") throw errors::method_not_allowed();
-        return visitor_typing(app, request);
-    }
-    if (request.path == "/api/session/leave") {
-        if (request.method != "POST") throw errors::method_not_allowed();
-        return leave(app, request);
-    }
-    if (request.path == "/api/session") {
-        if (request.method != "DELETE") throw errors::method_not_allowed();
-        return erase(app, request);
-    }
-    throw errors::not_found();
-}
+constexpr route::Route kRoutes[] = {
+    {"GET", "/api/messages", route::plain<poll>},
+    {"POST", "/api/messages", route::plain<send>},
+    {"POST", "/api/session/danger", route::plain<danger>},
+    {"POST", "/api/session/typing", route::plain<visitor_typing>},
+    {"POST", "/api/session/leave", route::plain<leave>},
+    {"DELETE", "/api/session", route::plain<erase>},
+};
 
 }  // namespace
 
-int main(int argc, char** argv) { return app::main(argc, argv, "abri-messages", dispatch); }
+int main(int argc, char** argv) { return route::main(argc, argv, "abri-messages", kRoutes); }

@@ -14,6 +14,7 @@
 #include "../lib/errors.hpp"
 #include "../lib/input.hpp"
 #include "../lib/retention.hpp"
+#include "../lib/route.hpp"
 #include "../lib/stats.hpp"
 
 #include <fcgiapp.h>
@@ -42,17 +43,10 @@ http::Response metrics(app::App& app, const http::Request& request) {
     return {200, stats::metrics(app.reader(), server::now(), app.ttl), "text/plain; version=0.0.4; charset=utf-8", {}};
 }
 
-server::Outcome dispatch(app::App& app, const http::Request& request) {
-    if (request.path == "/api/admin/purge") {
-        if (request.method != "POST") throw errors::method_not_allowed();
-        return purge_now(app, request);
-    }
-    if (request.path == "/api/admin/metrics") {
-        if (request.method != "GET") throw errors::method_not_allowed();
-        return metrics(app, request);
-    }
-    throw errors::not_found();
-}
+constexpr route::Route kRoutes[] = {
+    {"POST", "/api/admin/purge", route::plain<purge_now>},
+    {"GET", "/api/admin/metrics", route::plain<metrics>},
+};
 
 int purge_from_the_command_line(int argc, char** argv) {
     std::vector<std::string> args(argv + 1, argv + argc);
@@ -87,6 +81,8 @@ bool started_by_a_web_server(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (!started_by_a_web_server(argc, argv)) return purge_from_the_command_line(argc, argv);
-    return app::main(argc, argv, "abri-purge", dispatch);
+    if (!started_by_a_web_server(argc, argv) && !route::asks_for_routes(argc, argv)) {
+        return purge_from_the_command_line(argc, argv);
+    }
+    return route::main(argc, argv, "abri-purge", kRoutes);
 }

@@ -10,6 +10,7 @@
 #include "../lib/duty.hpp"
 #include "../lib/errors.hpp"
 #include "../lib/input.hpp"
+#include "../lib/route.hpp"
 #include "../lib/limits.hpp"
 #include "../lib/routing.hpp"
 #include "../lib/server.hpp"
@@ -106,18 +107,11 @@ http::Response health(app::App& app, const http::Request& request) {
     return http::json(200, {{"ok", true}, {"schema", store::database_version(app.reader())}});
 }
 
-server::Outcome dispatch(app::App& app, const http::Request& request) {
-    if (request.path == "/api/session") {
-        if (request.method != "POST") throw errors::method_not_allowed();
-        return open_session(app, request);
-    }
-    if (request.path == "/api/health") {
-        if (request.method != "GET") throw errors::method_not_allowed();
-        return health(app, request);
-    }
-    throw errors::not_found();
-}
+constexpr route::Route kRoutes[] = {
+    {"POST", "/api/session", route::plain<open_session>},
+    {"GET", "/api/health", route::plain<health>},
+};
 
 }  // namespace
 
-int main(int argc, char** argv) { return app::main(argc, argv, "abri-session", dispatch); }
+int main(int argc, char** argv) { return route::main(argc, argv, "abri-session", kRoutes); }
