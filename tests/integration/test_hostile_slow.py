@@ -16,6 +16,7 @@ never waits more than limits::kAnswerWriteMs for a peer (lib/server.cpp).
 Run: cd tests/integration && python3 -m unittest -v test_hostile_slow
 """
 import fcntl
+import os
 import select
 import socket
 import sqlite3
@@ -25,7 +26,13 @@ import time
 import unittest
 
 from hostile import pid, wait_for
-from stack import Stack
+from stack import BIN, Stack
+
+# AddressSanitizer's allocator keeps freed memory in quarantine and maps
+# shadow memory: a sanitized program's RSS says nothing of abri's own
+# (`make test SANITIZE=1` measured 385 MiB). The plain build and `make
+# bench` hold the bound; the sanitized run checks everything else.
+SANITIZED = os.path.basename(BIN.rstrip("/")) == "san"
 
 ADDRESSES = ["127.0.%d.2" % n for n in range(1, 11)]
 READERS_PER_ADDRESS = 64          # nginx's limit_conn for /api/messages, per client
@@ -146,7 +153,8 @@ class SlowReaders(unittest.TestCase):
                 for s in readers:
                     s.close()
             self.assertEqual(pid(stack, "messages"), messages)  # no restart
-            self.assertLess(peak, MAX_PEAK_RSS_KIB)
+            if not SANITIZED:
+                self.assertLess(peak, MAX_PEAK_RSS_KIB)
             print("\nslow readers: %d connections from %d addresses; visitors' slowest answer %.3f s; "
                   "messages RSS %d KiB before, %d KiB during, peak %d KiB"
                   % (len(readers), len(ADDRESSES), slowest, rss_before, rss, peak))
