@@ -51,7 +51,7 @@ constexpr input::Field kReplyFields[] = {
     {"client_id", input::Kind::String, false, limits::kMaxClientIdBytes, "invalid_client_id"},
 };
 constexpr input::Field kPresenceFields[] = {
-    {"status", input::Kind::String, true, 16, "invalid_status"},
+    {"status", input::Kind::String, true, limits::kMaxWordBytes, "invalid_status"},
 };
 constexpr input::Field kTransferFields[] = {
     {"unit", input::Kind::String, true, limits::kMaxUnitCodeBytes, "unknown_unit"},
@@ -204,8 +204,7 @@ http::Response reply(app::App& app, const http::Request& request, const std::str
     messages::validate_text(text);
     const auto now = server::now();
     const auto agent = require_writer(app, request, now);
-    const auto client_id =
-        messages::validate_client_id(body.has("client_id") ? std::optional(body.text("client_id")) : std::nullopt);
+    const auto client_id = messages::client_id_of(body);
     messages::Sent sent{};
     act_on(app, agent, session, now,
            [&](store::Db& db, const desk::Case& c) { sent = desk::reply(db, agent.id, c, text, now, client_id); });

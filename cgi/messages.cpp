@@ -76,8 +76,10 @@ server::Outcome poll(app::App& app, const http::Request& request) {
     const auto now = server::now();
     const auto session = visitor::require(app.reader(), request, now, app.ttl);
     keep_alive(app, session, now);
-    app.sweep_duty(now);
-    const auto current = visitor::find_by_id(app.reader(), session.id, now, app.ttl).value_or(session);
+    // A sweep that moved conversations may have moved this one (released,
+    // escalated): then its state and unit are read again.
+    const auto current =
+        app.sweep_duty(now) ? visitor::find_by_id(app.reader(), session.id, now, app.ttl).value_or(session) : session;
     const auto page = messages::for_visitor(app.reader(), session.id, after);
     if (!page.list.empty() || wait == 0) return conversation(app.reader(), current, page, now);
 
@@ -108,8 +110,7 @@ http::Response send(app::App& app, const http::Request& request) {
     const auto body = input::parse_body(request, kSendFields);
     const std::string text = body.text("text");
     messages::validate_text(text);
-    const auto client_id =
-        messages::validate_client_id(body.has("client_id") ? std::optional(body.text("client_id")) : std::nullopt);
+    const auto client_id = messages::client_id_of(body);
     const auto now = server::now();
     messages::Sent sent{};
     app.writer.run([&](store::Db& db) {

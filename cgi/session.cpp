@@ -22,9 +22,9 @@ using namespace abri;
 namespace {
 
 constexpr input::Field kOpenFields[] = {
-    {"postcode", input::Kind::String, true, 16, "invalid_postcode"},
-    {"role", input::Kind::String, true, 16, "invalid_role"},
-    {"lang", input::Kind::String, false, 16, "invalid_lang"},
+    {"postcode", input::Kind::String, true, limits::kMaxWordBytes, "invalid_postcode"},
+    {"role", input::Kind::String, true, limits::kMaxWordBytes, "invalid_role"},
+    {"lang", input::Kind::String, false, limits::kMaxWordBytes, "invalid_lang"},
     {"work_challenge", input::Kind::String, false, limits::kWorkChallengeChars, "invalid_work"},
     {"work_nonce", input::Kind::String, false, limits::kMaxWorkNonceBytes, "invalid_work"},
 };

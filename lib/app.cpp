@@ -19,12 +19,14 @@ bool App::write_on_the_side(const char* what, const std::function<void(store::Db
     }
 }
 
-void App::sweep_duty(std::int64_t now) {
+bool App::sweep_duty(std::int64_t now) {
     std::int64_t last = last_sweep.load();
-    if (now - last < limits::kSweepEverySeconds || !last_sweep.compare_exchange_strong(last, now)) return;
-    if (duty::plan(reader(), now, duty).empty()) return;
+    if (now - last < limits::kSweepEverySeconds || !last_sweep.compare_exchange_strong(last, now)) return false;
+    if (duty::plan(reader(), now, duty).empty()) return false;
+    int moved = 0;
     write_on_the_side("conversations of absent operators could not be released",
-                      [&](store::Db& w) { duty::sweep(w, now, duty); });
+                      [&](store::Db& w) { moved = duty::sweep(w, now, duty); });
+    return moved > 0;
 }
 
 int main(int argc, char** argv, const std::string& program, const Dispatch& dispatch) {

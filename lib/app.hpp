@@ -37,7 +37,8 @@ struct App {
     // Releases the conversations of operators who are gone and escalates
     // the unseen waiting ones (duty::sweep), at most every
     // limits::kSweepEverySeconds in this process; called from the polls.
-    void sweep_duty(std::int64_t now);
+    // Returns whether it moved any conversation.
+    bool sweep_duty(std::int64_t now);
     std::atomic<std::int64_t> last_sweep{0};  // sweep_duty's last run
 };
 

@@ -182,6 +182,7 @@ void claim(store::Db& db, std::int64_t agent_id, const Case& c, std::int64_t now
 messages::Sent reply(store::Db& db, std::int64_t agent_id, const Case& c, std::string_view text, std::int64_t now,
                      const std::optional<std::string>& client_id) {
     require_live_holder(agent_id, c);
+    if (messages::Sent sent{}; client_id && messages::find_sent(db, c.id, *client_id, sent)) return sent;
     // Only the holder's console and the person's page see it: no unit's queue changes.
     const auto sent = messages::add(db, c.id, 0, "agent", text, now, client_id);
     store::Query(db, kSetAuthor, agent_id, sent.id).run();  // colleagues and the export say who answered

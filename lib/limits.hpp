@@ -18,6 +18,7 @@ inline constexpr std::size_t kMaxUsernameBytes = 64;
 inline constexpr std::size_t kMaxPasswordBytes = 256;
 inline constexpr std::size_t kMaxUnitCodeBytes = 32;
 inline constexpr std::size_t kMaxUnitNameBytes = 120;
+inline constexpr std::size_t kMaxWordBytes = 16;            // a postcode, role, lang or presence, before its check
 
 inline constexpr int kDefaultWaitSeconds = 25;              // long-poll
 inline constexpr int kMaxWaitSeconds = 30;

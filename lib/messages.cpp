@@ -49,7 +49,6 @@ bool find_sent(store::Db& db, std::int64_t session_id, const std::string& client
 
 Sent add(store::Db& db, std::int64_t session_id, std::int64_t unit_id, std::string_view from,
          std::string_view text, std::int64_t now, const std::optional<std::string>& client_id) {
-    if (Sent sent{}; client_id && find_sent(db, session_id, *client_id, sent)) return sent;
     const std::int64_t id = insert(db, session_id, from, text, now, {}, client_id);
     if (from == "visitor") {
         store::Query(db, kCountVisitor, static_cast<std::int64_t>(text.size()), id, session_id).run();
@@ -109,8 +108,10 @@ void validate_text(std::string_view text) {
     }
 }
 
-std::optional<std::string> validate_client_id(const std::optional<std::string>& client_id) {
-    if (client_id && !input::is_token_word(*client_id, limits::kMaxClientIdBytes)) {
+std::optional<std::string> client_id_of(const input::Body& body) {
+    if (!body.has("client_id")) return std::nullopt;
+    std::string client_id = body.text("client_id");
+    if (!input::is_token_word(client_id, limits::kMaxClientIdBytes)) {
         throw http::Error{400, "invalid_client_id", "L'identifiant du message n'a pas la bonne forme."};
     }
     return client_id;

@@ -3,6 +3,7 @@
 // session's counters (unread, totals, latest message of the person) so that
 // the queue reads them instead of counting messages.
 #pragma once
+#include "input.hpp"
 #include "store.hpp"
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -29,9 +30,9 @@ bool visitor_sees(std::string_view kind);
 
 // A message typed by a person (visitor or agent). Its pulse wakes the
 // session's polls and, unless `unit_id` is 0, the consoles of that unit
-// (whose queue shows the change). `client_id`, when given,
-// makes the send idempotent: a second one with the same id in the same
-// session stores nothing and returns the first one's id and time.
+// (whose queue shows the change). `client_id` is stored with it: the
+// caller asks find_sent() first, so that a resend stores nothing (and,
+// for a visitor, counts nothing against the send rate).
 struct Sent {
     std::int64_t id;
     std::int64_t at;
@@ -56,13 +57,15 @@ Page for_visitor(store::Db& db, std::int64_t session_id, std::int64_t after_id);
 nlohmann::json to_json(const Message& m);
 nlohmann::json to_json(const std::vector<Message>& list);
 
+// The page's id of a typed message in `body`, if any: 400
+// invalid_client_id unless 1 to limits::kMaxClientIdBytes of A-Z, a-z,
+// 0-9, '-', '_'.
+std::optional<std::string> client_id_of(const input::Body& body);
+
 // Validates a message typed by a person (the contract's text rule): valid
 // UTF-8 without control characters, bidirectional overrides or isolates,
 // 1 to limits::kMaxTextChars characters as sent, not only white space.
 // Throws 400 invalid_text.
 void validate_text(std::string_view text);
-// The page's id of a typed message, if any: 400 invalid_client_id unless
-// 1 to limits::kMaxClientIdBytes of A-Z, a-z, 0-9, '-', '_'.
-std::optional<std::string> validate_client_id(const std::optional<std::string>& client_id);
 
 }  // namespace abri::messages

@@ -31,6 +31,7 @@ import json
 import os
 import resource
 import secrets
+import select
 import shutil
 import signal
 import socket
@@ -687,6 +688,26 @@ def slow_readers(stack, token):
     return sockets
 
 
+def until(condition, seconds, what):
+    """Waits for `condition` to hold, checking every 50 ms, at most
+    `seconds`: a measure starts once its attack is in place, not after a
+    guessed pause."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise RuntimeError("under attack: %s did not happen within %d s" % (what, seconds))
+        time.sleep(0.05)
+
+
+def all_answered(sockets):
+    """Whether every socket has answer bytes waiting in its receive buffer:
+    each slow reader's poll was answered and its answer is stuck there."""
+    poller = select.poll()
+    for s in sockets:
+        poller.register(s, select.POLLIN)
+    return len(poller.poll(0)) == len(sockets)
+
+
 def attack_stack(name):
     """A stack on STACK_CPU, with the production threshold of free sessions.
     Each sending session stands for many visitors, each far below the send
@@ -710,7 +731,12 @@ def under_attack():
         flood = subprocess.Popen(["taskset", "-c", CLIENT_CPU, LOAD, "rate", "-p", str(stack.port), "-f", create,
                                   "-c", str(FLOOD_CONNECTIONS), "-a", "8", "-d", str(SECONDS + 2)],
                                  stdout=subprocess.PIPE, text=True)
-        time.sleep(1)
+        # The flood is in place once it has taken the minute's free sessions
+        # (the visitors took ATTACK_VISITORS of WORK_AFTER): every further one
+        # is asked for work.
+        free = max(0, WORK_AFTER - ATTACK_VISITORS)
+        until(lambda: stack.sql("SELECT count(*) FROM sessions")[0][0] >= before + free, 10,
+              "the flood taking the free sessions")
         results["flood"] = attack_sends(stack, visitors, "attack-flood")
         summary = json.loads(flood.communicate(timeout=120)[0].strip().splitlines()[-1])
         results["flood"]["attacker"] = {"requests": summary["completed"], "rps": round(summary["rps"]),
@@ -723,7 +749,7 @@ def under_attack():
         fill_one_chat(stack, reader_id)
         readers = slow_readers(stack, reader_token)
         try:
-            time.sleep(1)  # the answers are being written, and stuck
+            until(lambda: all_answered(readers), 30, "every slow reader's answer stuck in its buffer")
             results["slow_readers"] = attack_sends(stack, visitors, "attack-slow")
             results["slow_readers"]["readers"] = len(readers)
         finally:
