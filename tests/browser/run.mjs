@@ -783,8 +783,9 @@ test('expired_session_is_said_plainly', async () => {
     status: 401, contentType: 'application/json',
     body: JSON.stringify({ error: { code: 'session_expired', message: 'La conversation a expiré.' } }),
   }));
-  await page.fill('#text', 'Encore là ?');
-  await page.keyboard.press('Enter');
+  // The page's own poll, which may come back at any moment, meets it; the
+  // 'online' event makes it poll again at once rather than wait for that.
+  await page.evaluate(() => window.dispatchEvent(new Event('online')));
   await waitText(page.locator('#chat-state'), /expiré/, 'the expired state');
   check(!(await page.isVisible('#compose')), 'the message box is still offered');
   check(!(await storedInBrowser(page)).session.length, 'the dead token is still kept in the tab');
