@@ -4,6 +4,7 @@
 #   make bench    performance, side by side with the machine's ceiling
 #   make fuzz     libFuzzer targets, a bounded time each
 #   make install  PREFIX, DESTDIR honoured
+#   make pages    write the victims' page in every language (www/lang/)
 #   make clean
 
 PORT ?= 8080
@@ -36,7 +37,7 @@ PROGRAMS := $(patsubst cgi/%.cpp,$(BIN)/%,$(wildcard cgi/*.cpp))
 UNIT_SRC := $(wildcard tests/unit/*.cpp)
 UNIT_BIN := $(BUILD)/unit-tests
 
-.PHONY: all run test deps bench fuzz clean
+.PHONY: all run test deps bench fuzz clean pages
 all: $(PROGRAMS)
 
 build/gen/migrations.cpp: sql/embed.sh $(sort $(wildcard sql/[0-9][0-9][0-9]_*.sql))
@@ -70,6 +71,9 @@ $(UNIT_BIN): $(UNIT_SRC:%.cpp=$(BUILD)/%.o) $(BUILD)/libabri.a
 	$(CXX) $(LDFLAGS) $^ $(LDLIBS) -lboost_unit_test_framework -o $@
 
 $(BUILD)/tests/unit/%.o: CPPFLAGS += -DBOOST_TEST_DYN_LINK
+
+pages:
+	@python3 www/lang/generate.py
 
 # Debian packages the programs, the tests and `make run` need; installed
 # when missing (as root), so that a fresh Debian 12 needs nothing by hand.
