@@ -9,15 +9,15 @@
  * tab's sessionStorage, so that a reload or a tab the phone discarded
  * resumes the same conversation (GET /api/messages?after=0). No message
  * text is ever stored; no cookie, localStorage or IndexedDB is used. The
- * quick exit, "Terminer et effacer" and a dead token remove the token from
+ * quick exit, "end and erase" and a dead token remove the token from
  * the tab before anything else; closing the tab drops it too.
  *
  * The quick exit (red link, skip link, or Shift pressed alone three times)
  * blanks the page, tells the server (keepalive), and replaces this page in
  * the history with the neutral site. See README.md, "The victims' page".
  *
- * Every visible word the script writes is in WORDS below, so that the page
- * can be translated from one place. Plain ES5 on purpose: it must run on
+ * Every visible word the script writes comes from WORDS (below), one file
+ * per language. Plain ES5 on purpose: it must run on
  * old phones without a build step.
  */
 (function () {
@@ -37,62 +37,22 @@
   var TOKEN_KEY = 'abri';        // the sessionStorage key of the token, the only thing kept
   var POSTCODE = /^[0-9]{5}$/;
 
-  // The page's own words. System messages are worded from their `kind`,
-  // never from the server's French text (used only for a kind this page
-  // does not know yet).
-  var WORDS = {
-    unitKind: { police: 'Police nationale', gendarmerie: 'Gendarmerie nationale' },
-    who: { police: 'Police', gendarmerie: 'Gendarmerie' },
-    whoTeam: 'Équipe',
-    whoYou: 'Vous',
-    nearestUnit: 'l’équipe la plus proche',
-    fromTeam: 'Message de l’équipe : ',
-    state: {
-      resuming: 'Reprise de la conversation…',
-      waiting: 'En attente d’une personne de l’équipe. Vous pouvez déjà écrire : votre message sera lu dès qu’elle vous rejoint.',
-      active: 'Une personne de l’équipe est en ligne avec vous.',
-      closed: 'La conversation est terminée par l’équipe. Vous pouvez encore la relire, puis l’effacer.',
-      expired: 'La conversation a expiré. Vous pouvez encore la relire, puis l’effacer.'
-    },
-    system: {
-      claimed: 'Une personne de l’équipe a rejoint la conversation.',
-      released: 'La personne qui vous répondait n’est plus disponible. Une autre personne de l’équipe va vous répondre : vous pouvez continuer à écrire.',
-      transferred: 'Votre conversation est confiée à une autre équipe, qui va vous répondre. Vos messages la suivent.',
-      escalated: 'Personne n’était disponible dans la première équipe : votre conversation est confiée à une équipe disponible, qui va vous répondre.',
-      closed: 'L’équipe a terminé la conversation.',
-      danger: 'Vous avez signalé que vous êtes en danger maintenant. L’équipe est prévenue.'
-    },
-    intro: {
-      victim: '',
-      witness: 'Merci d’écrire. Vous êtes témoin : ce que vous savez peut aider une personne en danger, même si vous n’êtes pas sûr·e.'
-    },
-    roleHint: {
-      victim: '',
-      witness: 'Ce qui aide l’équipe : ce que vous avez vu ou entendu, où, quand, et si quelqu’un est en danger maintenant.'
-    },
-    end: 'Terminer et effacer la conversation',
-    endOver: 'Effacer la conversation',
-    sending: ' — envoi…',
-    notSent: ' — pas encore envoyé',
-    emptyText: 'Écrivez un message avant de l’envoyer.',
-    textRefused: 'Le message n’est pas parti. Réessayez.',
-    netLost: 'La connexion est interrompue. Vos messages déjà envoyés sont conservés ; ceux que vous écrivez partiront dès son retour.',
-    retryIn: function (s) { return ' Nouvelle tentative dans ' + s + ' s.'; },
-    retryingNow: ' Nouvelle tentative…',
-    dangerSent: 'Votre alerte est transmise à l’équipe.',
-    dangerPending: 'Votre alerte n’est pas encore transmise : elle repartira d’elle-même. N’attendez pas : appelez le 17.',
-    resumeGone: 'La conversation précédente n’est plus disponible. Vous pouvez en commencer une nouvelle.',
-    eraseFailed: 'La conversation n’a pas pu être effacée. Réessayez.',
-    eraseOffline: 'La conversation n’a pas pu être effacée : la connexion est interrompue. Réessayez dans un instant.',
-    noRole: 'Indiquez si vous subissez les violences ou si vous en êtes témoin.',
-    postcodeShape: 'Le code postal doit avoir 5 chiffres, par exemple 75011.',
-    postcodeMissing: 'Indiquez le code postal du lieu où vous êtes.',
-    postcodeUnknown: 'Ce code postal n’est pas reconnu.',
-    shiftLeft: function (n) { return 'Touche Maj : encore ' + n + ' fois pour quitter ce site.'; },
-    shiftCancelled: 'Sortie rapide annulée.',
-    loading: 'Chargement…',
-    netDown: 'Il est impossible de joindre le service. Vérifiez votre connexion et réessayez. En cas de danger, appelez le 17 ou envoyez un SMS au 114.'
-  };
+  // The page's words, in its language: js/words-XX.js, generated from
+  // www/lang/XX.txt by `make pages`, loaded just before this file. System
+  // messages are worded from their `kind`, never from the server's French
+  // text (used only for a kind this page does not know yet); the server's
+  // errors likewise from their code.
+  var WORDS = window.abriWords;
+  var TYPING_SHOWN_MS = 5000;    // the team's "typing" shows this long after the last answer that said so
+  var TYPING_EVERY_MS = 4000;    // the person's typing signal goes at most this often
+
+  // Why the server refused a message, by its error code.
+  var REFUSED = { invalid_text: 'text.long', too_many_messages: 'text.limit' };
+
+  // WORDS[key], with {n} filled in.
+  function word(key, n) {
+    return (WORDS[key] || '').replace('{n}', String(n));
+  }
 
   function $(id) { return document.getElementById(id); }
 
@@ -119,6 +79,8 @@
   //   outbox   typed messages not yet acknowledged: {clientId, text, li}
   //   sending  a message or the danger flag is on its way (one at a time)
   //   dangerWanted the person asked for help and the server has not said yes yet
+  //   typingTimer hides the team's "typing" when no answer said it again
+  //   typedAt  when the person's last typing signal went
   var conv = null;
   var ticker = null;              // the countdown's interval
   var netNotice = '';             // the connection notice shown, without its countdown
@@ -140,10 +102,6 @@
     live.textContent = '';
     // A fresh text node after a tick is announced more reliably.
     setTimeout(function () { if (!leaving) live.textContent = text; }, 50);
-  }
-
-  function errorText(r, fallback) {
-    return (r && r.data && r.data.error && r.data.error.message) || fallback;
   }
 
   // One API call. Resolves to {status, data}; rejects on network failure.
@@ -192,10 +150,10 @@
     var postcode = input.value.replace(/\s+/g, '');
     var bad = false;
     setError('start-error', '');
-    setError('role-error', role ? '' : WORDS.noRole);
+    setError('role-error', role ? '' : word('role.missing'));
     if (!role) bad = true;
     if (!POSTCODE.test(postcode)) {
-      showPostcodeError(postcode ? WORDS.postcodeShape : WORDS.postcodeMissing);
+      showPostcodeError(word(postcode ? 'postcode.format' : 'postcode.missing'));
       if (!bad) input.focus();
       bad = true;
     } else {
@@ -207,12 +165,12 @@
     }
     var button = form.querySelector('button');
     button.disabled = true;
-    var body = { postcode: postcode, role: role.value };
+    var body = { postcode: postcode, role: role.value, lang: WORDS.lang };
     api('POST', '/api/session', body, null).then(function (r) {
       // Flooded: the server asks this device for a second of work (js/work.js), then once again.
       var work = r.status === 429 && r.data && r.data.error && r.data.error.work;
       if (!work || !window.abriWork) return r;
-      setError('start-error', 'Un instant…');
+      setError('start-error', word('busy'));
       return window.abriWork.solve(work).then(function (nonce) {
         body.work_challenge = work.challenge;
         body.work_nonce = nonce;
@@ -227,14 +185,14 @@
         openChat(r.data.token, false);
         takeNews(conv, r.data);
       } else if (r.data && r.data.error && r.data.error.code === 'invalid_postcode') {
-        showPostcodeError(errorText(r, WORDS.postcodeUnknown));
+        showPostcodeError(word('postcode.' + r.data.error.reason) || word('postcode.unknown'));
         input.focus();
       } else {
-        setError('start-error', errorText(r, WORDS.netDown));
+        setError('start-error', word('start.failed'));
       }
     }, function () {
       button.disabled = false;
-      if (!leaving) setError('start-error', WORDS.netDown);
+      if (!leaving) setError('start-error', word('net.down'));
     });
   }
 
@@ -259,7 +217,8 @@
     conv = {
       token: token, kind: '', unitName: '', lastId: 0, seen: {}, state: '',
       synced: false, onDuty: true, resumed: resumed, caughtUp: false, ctrl: null, timer: null,
-      retryAt: 0, failures: 0, outbox: [], sending: false, dangerWanted: false
+      retryAt: 0, failures: 0, outbox: [], sending: false, dangerWanted: false,
+      typingTimer: null, typedAt: 0
     };
     resetForm();   // the postcode leaves the page too
     showUnit(conv, null);
@@ -289,8 +248,8 @@
   function showUnit(c, unit) {
     c.kind = (unit && unit.kind) || c.kind;
     c.unitName = (unit && unit.name) || c.unitName;
-    $('unit-name').textContent = c.unitName || WORDS.nearestUnit;
-    $('unit-kind').textContent = WORDS.unitKind[c.kind] || '';
+    $('unit-name').textContent = c.unitName || word('nearest');
+    $('unit-kind').textContent = word('unit.' + c.kind);
   }
 
   function setOnDuty(c, onDuty) {
@@ -299,8 +258,8 @@
   }
 
   function setRole(role) {
-    var intro = WORDS.intro[role] || '';
-    var hint = WORDS.roleHint[role] || '';
+    var intro = word('intro.' + role);
+    var hint = word('hint.' + role);
     $('role-intro').textContent = intro;
     $('role-intro').hidden = !intro;
     $('role-hint').textContent = hint;
@@ -312,12 +271,12 @@
     c.state = state;
     var over = state === 'closed' || state === 'expired';
     var el = $('chat-state');
-    el.textContent = WORDS.state[state] || '';
+    el.textContent = word('state.' + state);
     el.className = over ? 'state over' : 'state';
     $('compose').hidden = over;
     $('danger').hidden = over;
-    $('end').textContent = over ? WORDS.endOver : WORDS.end;
-    if (over) { setNet(c, ''); stopPolling(c); }
+    $('end').textContent = word(over ? 'end.over' : 'end');
+    if (over) { setNet(c, ''); stopPolling(c); showTyping(c, false); }
     announce(el.textContent);
   }
 
@@ -329,7 +288,7 @@
       // A reload found nothing to resume: back to the form.
       wipe();
       show('start');
-      setError('start-error', WORDS.resumeGone);
+      setError('start-error', word('resume.gone'));
       $('start-title').focus();
       return;
     }
@@ -344,7 +303,7 @@
       if (typeof m.id !== 'number' || c.seen[m.id]) continue;
       c.seen[m.id] = true;
       placeMessage(renderMessage(c, m), m.id);
-      if (m.from !== 'visitor') incoming.push((m.from === 'agent' ? WORDS.fromTeam : '') + wordsOf(m));
+      if (m.from !== 'visitor') incoming.push((m.from === 'agent' ? word('from.team') + ' ' : '') + wordsOf(m));
     }
     if (aloud && incoming.length) announce(incoming.join(' — '));
     if (list.length) scrollToEnd();
@@ -370,7 +329,7 @@
   }
 
   function wordsOf(m) {
-    return (m.from === 'system' && WORDS.system[m.kind]) || String(m.text);
+    return (m.from === 'system' && word('system.' + m.kind)) || String(m.text);
   }
 
   function renderMessage(c, m) {
@@ -390,7 +349,7 @@
   }
 
   function setWho(c, li, from, note) {
-    li.firstChild.textContent = (from === 'visitor' ? WORDS.whoYou : (WORDS.who[c.kind] || WORDS.whoTeam)) + note;
+    li.firstChild.textContent = (from === 'visitor' ? word('who.you') : (word('who.' + c.kind) || word('who.team'))) + note;
   }
 
   function clock(at) {
@@ -436,6 +395,7 @@
     var list = d.messages || [];
     for (var i = 0; i < list.length; i++) if (list[i].id > c.lastId) c.lastId = list[i].id;
     takeNews(c, d);
+    showTyping(c, d.typing === true);
     setState(c, d.state === 'closed' ? 'closed' : d.state === 'active' ? 'active' : 'waiting');
     // A resumed page rebuilds its history without reading it all out.
     addMessages(c, list, !c.resumed || c.caughtUp);
@@ -455,7 +415,7 @@
     c.retryAt = Date.now() + delay;
     c.timer = setTimeout(function () { poll(c); }, delay);
     // One failed poll may be a blip; offline or twice is an interruption.
-    if (c.failures > 1 || navigator.onLine === false) setNet(c, WORDS.netLost);
+    if (c.failures > 1 || navigator.onLine === false) setNet(c, word('net.lost'));
   }
 
   // Polls now, dropping a running poll or a pending retry.
@@ -491,7 +451,7 @@
 
   function countdown(c) {
     var left = c && c.retryAt ? Math.ceil((c.retryAt - Date.now()) / 1000) : 0;
-    $('net-text').textContent = netNotice + (left > 0 ? WORDS.retryIn(left) : WORDS.retryingNow);
+    $('net-text').textContent = netNotice + ' ' + (left > 0 ? word('retry.in', left) : word('retry.now'));
   }
 
   // The network changed: a running poll may hang on the old one, so it is
@@ -499,6 +459,28 @@
   // of the backoff; gone offline, the notice shows now.
   window.addEventListener('online', function () { pollNow(conv); });
   window.addEventListener('offline', function () { pollNow(conv); });
+
+  /* ---------- typing, both ways (never the text) ---------- */
+
+  // The team is typing: said in a polite live region, until an answer
+  // without it, or TYPING_SHOWN_MS after the last one with it (the end of
+  // the team's typing does not wake a poll).
+  function showTyping(c, on) {
+    clearTimeout(c.typingTimer);
+    c.typingTimer = on ? setTimeout(function () { showTyping(c, false); }, TYPING_SHOWN_MS) : null;
+    var el = $('typing');
+    var text = on && conv === c ? word('typing') : '';
+    if (el.textContent !== text) el.textContent = text;
+  }
+
+  // The person is typing: the operator holding the conversation is told,
+  // at most every TYPING_EVERY_MS (the server drops the others anyway).
+  function typed() {
+    var c = conv;
+    if (!c || c.state !== 'active' || Date.now() - c.typedAt < TYPING_EVERY_MS) return;
+    c.typedAt = Date.now();
+    api('POST', '/api/session/typing', null, c).then(null, function () { /* a hint, not worth a retry */ });
+  }
 
   /* ---------- sending: messages and the danger flag ---------- */
 
@@ -509,7 +491,7 @@
     var text = area.value;
     if (!c) return;
     if (!text.trim()) {
-      setError('text-error', WORDS.emptyText);
+      setError('text-error', word('text.empty'));
       area.focus();
       return;
     }
@@ -519,7 +501,7 @@
     // it, so the server stores it once however often the network fails.
     var item = { clientId: clientId(), text: text, li: renderMessage(c, { from: 'visitor', text: text }) };
     item.li.className = 'visitor pending';
-    setWho(c, item.li, 'visitor', WORDS.sending);
+    setWho(c, item.li, 'visitor', ' — ' + word('sending'));
     c.outbox.push(item);
     placeMessage(item.li, Infinity);
     scrollToEnd();
@@ -573,7 +555,7 @@
   }
 
   function notYetSent(c, item) {
-    setWho(c, item.li, 'visitor', WORDS.notSent);
+    setWho(c, item.li, 'visitor', ' — ' + word('not.sent'));
   }
 
   // The server said no (too long, too fast, conversation closed): the text
@@ -583,7 +565,7 @@
     item.li.parentNode.removeChild(item.li);
     var area = $('text');
     if (!area.value) area.value = item.text;
-    setError('text-error', errorText(r, WORDS.textRefused));
+    setError('text-error', word(REFUSED[r.data && r.data.error && r.data.error.code] || 'text.refused'));
     flush(c);
   }
 
@@ -592,7 +574,7 @@
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.keyCode !== 229) send(e);
   }
 
-  // "Je suis en danger maintenant": what to do is on screen at once, the
+  // The danger button: what to do is on screen at once, the
   // flag follows as soon as the network lets it.
   function danger() {
     var c = conv;
@@ -615,16 +597,16 @@
       if (conv !== c) return;
       if (r.status === 200) {
         c.dangerWanted = false;
-        $('danger-status').textContent = WORDS.dangerSent;
+        $('danger-status').textContent = word('danger.sent');
         flush(c);
       } else if (r.status === 401) {
         expire(c);
       } else {
-        $('danger-status').textContent = WORDS.dangerPending;
+        $('danger-status').textContent = word('danger.pending');
       }
     }, function () {
       c.sending = false;
-      if (conv === c) $('danger-status').textContent = WORDS.dangerPending;
+      if (conv === c) $('danger-status').textContent = word('danger.pending');
     });
   }
 
@@ -651,21 +633,21 @@
       if (conv !== c) return;
       // 401: the server already forgot it (expired or ended). 503
       // erase_pending: nobody can read it any more, the server's files are
-      // scrubbed within moments; the page says so in the server's words.
+      // scrubbed within moments; the page says so.
       var pending = r.status === 503 && r.data && r.data.error && r.data.error.code === 'erase_pending';
       if (r.status === 204 || r.status === 401 || pending) {
         wipe();
         show('ended');
         $('ended-server').hidden = pending;
-        setError('ended-pending', pending ? errorText(r, '') : '');
+        setError('ended-pending', pending ? word('erase.pending') : '');
         $('ended-title').focus();
         announce($('ended-title').textContent);
       } else {
-        setError('end-error', errorText(r, WORDS.eraseFailed));
+        setError('end-error', word('erase.failed'));
       }
     }, function () {
       $('end-yes').disabled = false;
-      if (conv === c) setError('end-error', WORDS.eraseOffline);
+      if (conv === c) setError('end-error', word('erase.offline'));
     });
   }
 
@@ -673,7 +655,7 @@
   function wipe() {
     var c = conv;
     conv = null;
-    if (c) { stopPolling(c); c.token = null; c.seen = null; c.outbox = null; }
+    if (c) { stopPolling(c); showTyping(c, false); c.token = null; c.seen = null; c.outbox = null; }
     $('log').textContent = '';
     $('text').value = '';
     $('unit-name').textContent = '';
@@ -710,7 +692,7 @@
     sheet.className = 'overlay';
     sheet.setAttribute('role', 'alert');
     body.appendChild(sheet);
-    sheet.textContent = WORDS.loading;
+    sheet.textContent = word('loading');
   }
 
   function quickExit(e) {
@@ -763,7 +745,7 @@
       quickExit();
       return;
     }
-    $('exit-status').textContent = WORDS.shiftLeft(SHIFT_PRESSES - shift.count);
+    $('exit-status').textContent = word('shift.left', SHIFT_PRESSES - shift.count);
     showDots();
     shift.timer = setTimeout(function () { shiftReset(true); }, SHIFT_GAP_MS);
   }
@@ -776,7 +758,7 @@
     showDots();
     if (say && was && !leaving) {
       var st = $('exit-status');
-      st.textContent = WORDS.shiftCancelled;
+      st.textContent = word('shift.cancelled');
       shift.clearTimer = setTimeout(function () { if (!leaving) st.textContent = ''; }, 4000);
     }
   }
@@ -810,6 +792,7 @@
   $('start-form').addEventListener('submit', startSubmit);
   $('compose').addEventListener('submit', send);
   $('text').addEventListener('keydown', onTextKey);
+  $('text').addEventListener('input', typed);
   $('danger').addEventListener('click', danger);
   $('net-retry').addEventListener('click', function () { pollNow(conv); });
   $('end').addEventListener('click', askEnd);
