@@ -12,6 +12,8 @@
 //   ABRI_TEST_ONLY       run only the tests whose name contains this text
 
 import { chromium } from 'playwright-core';
+import http from 'node:http';
+import zlib from 'node:zlib';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -133,4 +135,103 @@ export async function api(method, p, { token, body, headers = {} } = {}) {
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = text; }
   return { status: res.status, data, res };
+}
+
+/* ---------- the operator side, through the operators' API ---------- */
+
+export class Operator {
+  constructor() { this.cookie = ''; this.csrf = ''; this.cursor = null; this.seen = []; }
+
+  call(method, p, body) {
+    return api(method, p, { body, headers: { Cookie: this.cookie, 'X-Abri-CSRF': this.csrf } });
+  }
+
+  async login() {
+    if (!AGENT_USER || !AGENT_PASSWORD) throw new Error('set ABRI_AGENT_USER and ABRI_AGENT_PASSWORD (a demo operator)');
+    const r = await this.call('POST', '/api/agent/login', { username: AGENT_USER, password: AGENT_PASSWORD });
+    if (r.status !== 200) throw new Error(`operator login: ${r.status} ${JSON.stringify(r.data)}`);
+    const cookies = r.res.headers.getSetCookie ? r.res.headers.getSetCookie() : [r.res.headers.get('set-cookie')];
+    this.cookie = cookies.filter(Boolean).map((c) => c.split(';')[0]).join('; ');
+    this.csrf = r.data.csrf;
+    return this;
+  }
+
+  async expect(method, p, body, status) {
+    const r = await this.call(method, p, body);
+    if (r.status !== status) throw new Error(`${method} ${p}: ${r.status} ${JSON.stringify(r.data)} (wanted ${status})`);
+    return r.data;
+  }
+
+  claim(session) { return this.expect('POST', `/api/agent/sessions/${encodeURIComponent(session)}/claim`, undefined, 200); }
+  say(session, text) { return this.expect('POST', `/api/agent/sessions/${encodeURIComponent(session)}/messages`, { text }, 201); }
+  close(session) { return this.expect('POST', `/api/agent/sessions/${encodeURIComponent(session)}/close`, undefined, 200); }
+  release(session) { return this.expect('POST', `/api/agent/sessions/${encodeURIComponent(session)}/release`, undefined, 200); }
+  transfer(session, unit) { return this.expect('POST', `/api/agent/sessions/${encodeURIComponent(session)}/transfer`, { unit }, 200); }
+  typing(session) { return this.expect('POST', `/api/agent/sessions/${encodeURIComponent(session)}/typing`, undefined, 204); }
+  presence(status) { return this.expect('PUT', '/api/agent/presence', { status }, 200); }
+
+  // One events poll from the last cursor; every message it brings is kept in `seen`.
+  async events(wait) {
+    const q = this.cursor === null ? `?wait=${wait}` : `?after=${encodeURIComponent(this.cursor)}&wait=${wait}`;
+    const r = await this.call('GET', '/api/agent/events' + q);
+    if (r.status !== 200) throw new Error(`events: ${r.status} ${JSON.stringify(r.data)}`);
+    if (r.data.cursor !== undefined) this.cursor = r.data.cursor;
+    this.seen.push(...(r.data.messages || []));
+    return r.data;
+  }
+
+  // Follows the operator's long-poll until a message of `session` matches.
+  async waitMessage(session, match, what) {
+    const until = Date.now() + STEP_MS;
+    while (Date.now() < until) {
+      const found = ((await this.events(2)).messages || []).find((m) => String(m.session) === String(session) && match(m));
+      if (found) return found;
+    }
+    throw new Error(`the operator never saw ${what}`);
+  }
+
+  // Follows the long-poll until the queue entry of `session` matches.
+  async waitEntry(session, match, what) {
+    const until = Date.now() + STEP_MS;
+    while (Date.now() < until) {
+      const entry = ((await this.events(2)).queue || []).find((e) => String(e.session) === String(session));
+      if (entry && match(entry)) return entry;
+    }
+    throw new Error(`the operator's queue never showed ${what}`);
+  }
+}
+
+/* ---------- what a page costs ---------- */
+
+// One GET as a browser asks it (gzip accepted): the bytes that crossed the
+// network for it, status line, headers and the body as sent, and the body.
+function getRaw(url) {
+  return new Promise((ok, ko) => {
+    http.get(url, { headers: { 'Accept-Encoding': 'gzip, deflate' } }, (res) => {
+      let wire = `HTTP/1.1 ${res.statusCode} ${res.statusMessage}\r\n`.length + 2;
+      for (let i = 0; i < res.rawHeaders.length; i += 2) wire += res.rawHeaders[i].length + res.rawHeaders[i + 1].length + 4;
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => ok({ status: res.statusCode, wire: wire + Buffer.concat(chunks).length, body: Buffer.concat(chunks), encoding: res.headers['content-encoding'] }));
+    }).on('error', ko);
+  });
+}
+
+// The first load of the page at `url`: the page and every style sheet and
+// script it names. Returns {total, parts: [[url, bytes]]}, bytes as
+// transferred (nginx compresses the static pages).
+export async function firstLoad(url) {
+  const page = await getRaw(url);
+  check(page.status === 200, `GET ${url} answered ${page.status}`);
+  const text = await new Promise((ok, ko) => (page.encoding === 'gzip'
+    ? zlib.gunzip(page.body, (e, b) => (e ? ko(e) : ok(b.toString('utf8'))))
+    : ok(page.body.toString('utf8'))));
+  const names = [...text.matchAll(/<(?:link rel="stylesheet" href|script src)="([^"]+)"/g)].map((m) => new URL(m[1], url).href);
+  const parts = [[url, page.wire]];
+  for (const name of names) {
+    const r = await getRaw(name);
+    check(r.status === 200, `GET ${name} answered ${r.status}`);
+    parts.push([name, r.wire]);
+  }
+  return { total: parts.reduce((n, [, b]) => n + b, 0), parts };
 }

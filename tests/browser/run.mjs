@@ -23,8 +23,8 @@
 
 import http from 'node:http';
 import {
-  AGENT_PASSWORD, AGENT_USER, BASE, POSTCODE, STEP_MS,
-  api, axe, browser, check, hidden, runTests, shotPath, test, visible, waitText,
+  BASE, POSTCODE, STEP_MS, Operator,
+  api, axe, browser, check, firstLoad, hidden, runTests, shotPath, test, visible, waitText,
 } from './_lib.mjs';
 
 if (!BASE) {
@@ -57,69 +57,6 @@ async function startStandIn() {
   const exitUrl = wanted ? wanted.href : `http://127.0.0.1:${server.address().port}/meteo`;
   const origin = new URL(exitUrl).origin;
   return { server, exitUrl, startUrl: origin + '/start', host: new URL(exitUrl).host };
-}
-
-/* ---------- the operator side, through the operators' API ---------- */
-
-class Operator {
-  constructor() { this.cookie = ''; this.csrf = ''; this.cursor = null; this.seen = []; }
-
-  call(method, p, body) {
-    return api(method, p, { body, headers: { Cookie: this.cookie, 'X-Abri-CSRF': this.csrf } });
-  }
-
-  async login() {
-    if (!AGENT_USER || !AGENT_PASSWORD) throw new Error('set ABRI_AGENT_USER and ABRI_AGENT_PASSWORD (a demo operator)');
-    const r = await this.call('POST', '/api/agent/login', { username: AGENT_USER, password: AGENT_PASSWORD });
-    if (r.status !== 200) throw new Error(`operator login: ${r.status} ${JSON.stringify(r.data)}`);
-    const cookies = r.res.headers.getSetCookie ? r.res.headers.getSetCookie() : [r.res.headers.get('set-cookie')];
-    this.cookie = cookies.filter(Boolean).map((c) => c.split(';')[0]).join('; ');
-    this.csrf = r.data.csrf;
-    return this;
-  }
-
-  async expect(method, p, body, status) {
-    const r = await this.call(method, p, body);
-    if (r.status !== status) throw new Error(`${method} ${p}: ${r.status} ${JSON.stringify(r.data)} (wanted ${status})`);
-    return r.data;
-  }
-
-  claim(session) { return this.expect('POST', `/api/agent/sessions/${encodeURIComponent(session)}/claim`, undefined, 200); }
-  say(session, text) { return this.expect('POST', `/api/agent/sessions/${encodeURIComponent(session)}/messages`, { text }, 201); }
-  close(session) { return this.expect('POST', `/api/agent/sessions/${encodeURIComponent(session)}/close`, undefined, 200); }
-  release(session) { return this.expect('POST', `/api/agent/sessions/${encodeURIComponent(session)}/release`, undefined, 200); }
-  transfer(session, unit) { return this.expect('POST', `/api/agent/sessions/${encodeURIComponent(session)}/transfer`, { unit }, 200); }
-  presence(status) { return this.expect('PUT', '/api/agent/presence', { status }, 200); }
-
-  // One events poll from the last cursor; every message it brings is kept in `seen`.
-  async events(wait) {
-    const q = this.cursor === null ? `?wait=${wait}` : `?after=${encodeURIComponent(this.cursor)}&wait=${wait}`;
-    const r = await this.call('GET', '/api/agent/events' + q);
-    if (r.status !== 200) throw new Error(`events: ${r.status} ${JSON.stringify(r.data)}`);
-    if (r.data.cursor !== undefined) this.cursor = r.data.cursor;
-    this.seen.push(...(r.data.messages || []));
-    return r.data;
-  }
-
-  // Follows the operator's long-poll until a message of `session` matches.
-  async waitMessage(session, match, what) {
-    const until = Date.now() + STEP_MS;
-    while (Date.now() < until) {
-      const found = ((await this.events(2)).messages || []).find((m) => String(m.session) === String(session) && match(m));
-      if (found) return found;
-    }
-    throw new Error(`the operator never saw ${what}`);
-  }
-
-  // Follows the long-poll until the queue entry of `session` matches.
-  async waitEntry(session, match, what) {
-    const until = Date.now() + STEP_MS;
-    while (Date.now() < until) {
-      const entry = ((await this.events(2)).queue || []).find((e) => String(e.session) === String(session));
-      if (entry && match(entry)) return entry;
-    }
-    throw new Error(`the operator's queue never showed ${what}`);
-  }
 }
 
 /* ---------- pages ---------- */
@@ -231,15 +168,18 @@ test('page_is_served_with_strict_headers', async () => {
   check(res.headers.get('x-content-type-options') === 'nosniff', 'X-Content-Type-Options is not nosniff');
 });
 
+// Bytes as transferred, compressed by nginx as browsers ask (firstLoad);
+// the browser must load nothing that list misses.
 test('page_and_all_it_loads_weigh_under_50_kb', async () => {
   const page = await newPage();
-  const sizes = [];
-  page.on('response', (r) => sizes.push(r.body().then((b) => [r.url(), b.length], () => [r.url(), 0])));
+  const loaded = [];
+  page.on('response', (r) => loaded.push(r.url()));
   await openPage(page);
   await page.waitForLoadState('networkidle');
-  const all = await Promise.all(sizes);
-  const total = all.reduce((n, [, len]) => n + len, 0);
-  check(total < 50 * 1024, `${total} bytes: ${all.map(([u, n]) => `${u} ${n}`).join(', ')}`);
+  const { total, parts } = await firstLoad(BASE);
+  const counted = parts.map(([u]) => u);
+  check(loaded.every((u) => counted.includes(u)), `loaded but not counted: ${loaded.filter((u) => !counted.includes(u)).join(', ')}`);
+  check(total < 50 * 1024, `${total} bytes: ${parts.map(([u, n]) => `${u} ${n}`).join(', ')}`);
   await page.context().close();
 });
 
@@ -308,7 +248,8 @@ test('postcode_refused_by_server_gets_its_message', async () => {
     check(res.status() === 400, `${bad}: server answered ${res.status()}`);
     const err = (await res.json()).error;
     check(err.code === 'invalid_postcode', `${bad}: code ${err.code}`);
-    await waitText(page.locator('#postcode-error'), new RegExp(err.message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), `${bad}: the server's message`);
+    check(err.reason === 'department', `${bad}: reason ${err.reason}`);
+    await waitText(page.locator('#postcode-error'), /aucun département français/, `${bad}: the page's words for its reason`);
     check(await page.isVisible('#start') && !(await page.isVisible('#chat')), 'left the form');
   }
   await page.context().close();
@@ -768,7 +709,7 @@ test('erase_still_scrubbing_counts_as_erased_and_says_so', async () => {
   await page.click('#end');
   await page.click('#end-yes');
   await visible(page.locator('#ended'), 'the erased state');
-  await waitText(page.locator('#ended-pending'), /dernières traces/, 'the server\'s words');
+  await waitText(page.locator('#ended-pending'), /dernières traces/, 'the page\'s words for erase_pending');
   check(!(await page.isVisible('#ended-server')), 'the page claims the server holds nothing any more');
   check(!(await page.isVisible('#chat')) && !(await storedInBrowser(page)).session.length, 'the conversation is still on the page or in the tab');
   await page.context().close();

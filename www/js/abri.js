@@ -395,7 +395,7 @@
     var list = d.messages || [];
     for (var i = 0; i < list.length; i++) if (list[i].id > c.lastId) c.lastId = list[i].id;
     takeNews(c, d);
-    showTyping(c, d.typing === true);
+    showTyping(c, d.typing === true && !list.some(function (m) { return m.from === 'agent'; }));
     setState(c, d.state === 'closed' ? 'closed' : d.state === 'active' ? 'active' : 'waiting');
     // A resumed page rebuilds its history without reading it all out.
     addMessages(c, list, !c.resumed || c.caughtUp);
@@ -463,8 +463,9 @@
   /* ---------- typing, both ways (never the text) ---------- */
 
   // The team is typing: said in a polite live region, until an answer
-  // without it, or TYPING_SHOWN_MS after the last one with it (the end of
-  // the team's typing does not wake a poll).
+  // without it or with the team's message (the server keeps saying it for
+  // 5 s), or TYPING_SHOWN_MS after the last one with it (the end of the
+  // team's typing does not wake a poll).
   function showTyping(c, on) {
     clearTimeout(c.typingTimer);
     c.typingTimer = on ? setTimeout(function () { showTyping(c, false); }, TYPING_SHOWN_MS) : null;
