@@ -88,7 +88,6 @@ test('translation_sources_are_not_served', async () => {
   }
 });
 
-let op = null;
 for (const l of langs) {
   test(`${l.id}_first_load_under_50_kb`, async () => {
     const { total, parts } = await firstLoad(l.url);
@@ -96,79 +95,95 @@ for (const l of langs) {
     check(!parts.some(([u]) => /\/words-/.test(u) && !u.endsWith(`/words-${l.id}.js`)), `${l.id}: another language's words are loaded`);
     check(total < MAX_BYTES, `${l.id}: ${total} bytes: ${parts.map(([u, n]) => `${u} ${n}`).join(', ')}`);
   });
-
-  test(`${l.id}_whole_flow_in_its_language`, async () => {
-    const w = l.words;
-    op = op || await new Operator().login();
-    const page = await newPage();
-    const bodies = [];
-    let typingSent = 0;
-    page.on('request', (r) => {
-      const p = new URL(r.url()).pathname;
-      if (p === '/api/session' && r.method() === 'POST') bodies.push(JSON.parse(r.postData()));
-      if (p === '/api/session/typing') typingSent += 1;
-    });
-    await page.goto(l.url);
-    await visible(page.locator('#start'), `${l.id}: the form`);
-    const head = await page.evaluate(() => ({
-      lang: document.documentElement.lang, dir: document.documentElement.dir, title: document.title,
-      list: [...document.querySelectorAll('nav a[hreflang]')].map((a) => [a.lang, a.hreflang, a.textContent, a.href]),
-    }));
-    check(head.lang === l.meta.lang && head.dir === l.meta.dir, `${l.id}: lang ${head.lang}, dir ${head.dir}`);
-    check(head.title === l.page.title, `${l.id}: title ${head.title}`);
-    check(head.list.length === langs.length, `${l.id}: ${head.list.length} languages listed`);
-    for (const o of langs) {
-      check(head.list.some(([lang, hreflang, name, href]) => lang === o.meta.lang && hreflang === o.meta.lang && name === o.meta.name && href === o.url),
-        `${l.id}: no link to ${o.id} named in itself`);
-    }
-
-    // Wrong postcodes, each answered in this language: the shape by the
-    // page, the department and Monaco by the server's reason.
-    await page.check('input[name="role"][value="victim"]');
-    for (const [postcode, key] of [['7501', 'postcode.format'], ['00000', 'postcode.department'], ['98000', 'postcode.monaco']]) {
-      await page.fill('#postcode', postcode);
-      await page.click('#start-form button[type="submit"]');
-      await waitText(page.locator('#postcode-error'), exactly(w[key]), `${l.id}: ${postcode}`);
-    }
-    await axe(page, `${l.id}, a wrong postcode`);
-    if (SHOT_LANGS.includes(l.id)) await page.screenshot({ path: shotPath(`lang-${l.id}-form-360.png`), fullPage: true });
-
-    // The chat: created in this language, worded in it all along.
-    await page.fill('#postcode', POSTCODE);
-    const answer = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/session' && r.request().method() === 'POST');
-    await page.click('#start-form button[type="submit"]');
-    const res = await answer;
-    check(res.status() === 201, `${l.id}: POST /api/session answered ${res.status()}`);
-    const s = await res.json();
-    check(bodies[bodies.length - 1].lang === w.lang, `${l.id}: the session was asked in ${bodies[bodies.length - 1].lang}`);
-    await waitText(page.locator('#chat-state'), exactly(w['state.waiting']), `${l.id}: the waiting state`);
-    await op.claim(s.session);
-    await waitText(page.locator('#chat-state'), exactly(w['state.active']), `${l.id}: the active state`);
-    await waitText(page.locator('#log'), including(w['system.claimed']), `${l.id}: the claimed message`);
-    await op.typing(s.session);
-    await waitText(page.locator('#typing'), exactly(w.typing), `${l.id}: the team typing`);
-    await op.say(s.session, `Réponse ${l.id}`);
-    await waitText(page.locator('#log .agent .txt'), exactly(`Réponse ${l.id}`), `${l.id}: the operator's reply`);
-    const who = await page.locator('#log .agent .who').first().textContent();
-    check(who.startsWith(w[`who.${s.unit.kind}`]), `${l.id}: the reply is signed ${who}`);
-    await waitText(page.locator('#typing'), /^$/, `${l.id}: the typing line after the reply`);
-    await page.locator('#text').pressSequentially('Bonjour');
-    const until = Date.now() + STEP_MS;
-    while (!typingSent && Date.now() < until) await page.waitForTimeout(50);
-    check(typingSent === 1, `${l.id}: ${typingSent} typing signals for one word`);
-    await page.locator('#text').press('Enter');
-    await waitText(page.locator('#log .visitor:not(.pending) .who'), new RegExp(`^${escape(w['who.you'])}, `), `${l.id}: the person's message sent`);
-    await axe(page, `${l.id}, chat`);
-    if (SHOT_LANGS.includes(l.id)) await page.screenshot({ path: shotPath(`lang-${l.id}-chat-360.png`), fullPage: true });
-
-    // Quick exit: the same everywhere.
-    await page.click('#exit');
-    await page.waitForURL((u) => u.host === exitHost, { timeout: STEP_MS });
-    const after = await api('GET', '/api/messages?after=0&wait=0', { token: s.token });
-    check(after.status === 401, `${l.id}: the token still answers ${after.status} after the quick exit`);
-    await page.context().close();
-  });
 }
+
+// The whole flow in language `l`, with the operator `op`.
+async function wholeFlow(l, op) {
+  const w = l.words;
+  const page = await newPage();
+  const bodies = [];
+  let typingSent = 0;
+  page.on('request', (r) => {
+    const p = new URL(r.url()).pathname;
+    if (p === '/api/session' && r.method() === 'POST') bodies.push(JSON.parse(r.postData()));
+    if (p === '/api/session/typing') typingSent += 1;
+  });
+  await page.goto(l.url);
+  await visible(page.locator('#start'), `${l.id}: the form`);
+  const head = await page.evaluate(() => ({
+    lang: document.documentElement.lang, dir: document.documentElement.dir, title: document.title,
+    list: [...document.querySelectorAll('nav a[hreflang]')].map((a) => [a.lang, a.hreflang, a.textContent, a.href]),
+  }));
+  check(head.lang === l.meta.lang && head.dir === l.meta.dir, `${l.id}: lang ${head.lang}, dir ${head.dir}`);
+  check(head.title === l.page.title, `${l.id}: title ${head.title}`);
+  check(head.list.length === langs.length, `${l.id}: ${head.list.length} languages listed`);
+  for (const o of langs) {
+    check(head.list.some(([lang, hreflang, name, href]) => lang === o.meta.lang && hreflang === o.meta.lang && name === o.meta.name && href === o.url),
+      `${l.id}: no link to ${o.id} named in itself`);
+  }
+
+  // Wrong postcodes, each answered in this language: the shape by the
+  // page, the department and Monaco by the server's reason.
+  await page.check('input[name="role"][value="victim"]');
+  for (const [postcode, key] of [['7501', 'postcode.format'], ['00000', 'postcode.department'], ['98000', 'postcode.monaco']]) {
+    await page.fill('#postcode', postcode);
+    await page.click('#start-form button[type="submit"]');
+    await waitText(page.locator('#postcode-error'), exactly(w[key]), `${l.id}: ${postcode}`);
+  }
+  await axe(page, `${l.id}, a wrong postcode`);
+  if (SHOT_LANGS.includes(l.id)) await page.screenshot({ path: shotPath(`lang-${l.id}-form-360.png`), fullPage: true });
+
+  // The chat: created in this language, worded in it all along.
+  await page.fill('#postcode', POSTCODE);
+  const answer = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/session' && r.request().method() === 'POST');
+  await page.click('#start-form button[type="submit"]');
+  const res = await answer;
+  check(res.status() === 201, `${l.id}: POST /api/session answered ${res.status()}`);
+  const s = await res.json();
+  check(bodies[bodies.length - 1].lang === w.lang, `${l.id}: the session was asked in ${bodies[bodies.length - 1].lang}`);
+  await waitText(page.locator('#chat-state'), exactly(w['state.waiting']), `${l.id}: the waiting state`);
+  await op.claim(s.session);
+  await waitText(page.locator('#chat-state'), exactly(w['state.active']), `${l.id}: the active state`);
+  await waitText(page.locator('#log'), including(w['system.claimed']), `${l.id}: the claimed message`);
+  await op.typing(s.session);
+  await waitText(page.locator('#typing'), exactly(w.typing), `${l.id}: the team typing`);
+  await op.say(s.session, `Réponse ${l.id}`);
+  await waitText(page.locator('#log .agent .txt'), exactly(`Réponse ${l.id}`), `${l.id}: the operator's reply`);
+  const who = await page.locator('#log .agent .who').first().textContent();
+  check(who.startsWith(w[`who.${s.unit.kind}`]), `${l.id}: the reply is signed ${who}`);
+  await waitText(page.locator('#typing'), /^$/, `${l.id}: the typing line after the reply`);
+  await page.locator('#text').pressSequentially('Bonjour');
+  const until = Date.now() + STEP_MS;
+  while (!typingSent && Date.now() < until) await page.waitForTimeout(50);
+  check(typingSent === 1, `${l.id}: ${typingSent} typing signals for one word`);
+  await page.locator('#text').press('Enter');
+  await waitText(page.locator('#log .visitor:not(.pending) .who'), new RegExp(`^${escape(w['who.you'])}, `), `${l.id}: the person's message sent`);
+  await axe(page, `${l.id}, chat`);
+  if (SHOT_LANGS.includes(l.id)) await page.screenshot({ path: shotPath(`lang-${l.id}-chat-360.png`), fullPage: true });
+
+  // Quick exit: the same everywhere.
+  await page.click('#exit');
+  await page.waitForURL((u) => u.host === exitHost, { timeout: STEP_MS });
+  const after = await api('GET', '/api/messages?after=0&wait=0', { token: s.token });
+  check(after.status === 401, `${l.id}: the token still answers ${after.status} after the quick exit`);
+  await page.context().close();
+}
+
+// The languages run a few at a time: their flows mostly wait on the
+// network. One test, so that the harness closes no context another
+// language still uses.
+const AT_ONCE = 4;
+test('every_language_whole_flow_in_its_language', async () => {
+  const op = await new Operator().login();
+  const queue = langs.slice();
+  const failed = [];
+  await Promise.all(Array.from({ length: AT_ONCE }, async () => {
+    for (let l = queue.shift(); l; l = queue.shift()) {
+      await wholeFlow(l, op).catch((e) => failed.push(`[${l.id}] ${String(e && e.message || e)}`));
+    }
+  }));
+  check(!failed.length, failed.join('\n'));
+});
 
 test('no_request_to_another_host', async () => {
   check(!foreign.length, `requests to other hosts: ${foreign.join(', ')}`);
