@@ -130,8 +130,12 @@ async function wholeFlow(l, op) {
     await page.click('#start-form button[type="submit"]');
     await waitText(page.locator('#postcode-error'), exactly(w[key]), `${l.id}: ${postcode}`);
   }
-  await axe(page, `${l.id}, a wrong postcode`);
-  if (SHOT_LANGS.includes(l.id)) await page.screenshot({ path: shotPath(`lang-${l.id}-form-360.png`), fullPage: true });
+  // The form's structure is the same in every language: audited in the
+  // three that cover left to right, right to left and Chinese script.
+  if (SHOT_LANGS.includes(l.id)) {
+    await axe(page, `${l.id}, a wrong postcode`);
+    await page.screenshot({ path: shotPath(`lang-${l.id}-form-360.png`), fullPage: true });
+  }
 
   // The chat: created in this language, worded in it all along.
   await page.fill('#postcode', POSTCODE);

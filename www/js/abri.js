@@ -343,6 +343,7 @@
     }
     var txt = document.createElement('p');
     txt.className = 'txt';
+    txt.dir = 'auto';   // a French reply on the Arabic page reads left to right, and the reverse
     txt.textContent = wordsOf(m);
     li.appendChild(txt);
     return li;
@@ -356,7 +357,7 @@
     if (typeof at !== 'number') return '';
     var d = new Date(at * 1000);
     var mm = d.getMinutes();
-    return ', ' + d.getHours() + ' h ' + (mm < 10 ? '0' : '') + mm;
+    return ', ' + word('clock').replace('{h}', String(d.getHours())).replace('{m}', (mm < 10 ? '0' : '') + mm);
   }
 
   /* ---------- the long-poll, with reconnection ---------- */

@@ -133,7 +133,7 @@ def page_text(secs, key):
     if text is None:
         raise LangError('www/lang/page.html uses {{%s}}, which fr.txt lacks' % key)
     out = NUMBER_MARK.sub(number, html.escape(typeset(secs, text), quote=True))
-    return out.replace('{unit}', '<span id="unit-name"></span>')
+    return out.replace('{unit}', '<bdi id="unit-name"></bdi>')
 
 
 def language_list(all_langs, lang_id):
