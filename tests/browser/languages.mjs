@@ -134,6 +134,7 @@ async function wholeFlow(l, op) {
   // three that cover left to right, right to left and Chinese script.
   if (SHOT_LANGS.includes(l.id)) {
     await axe(page, `${l.id}, a wrong postcode`);
+    await page.evaluate(() => window.scrollTo(0, 0));   // the sticky bar where a person sees it
     await page.screenshot({ path: shotPath(`lang-${l.id}-form-360.png`), fullPage: true });
   }
 
@@ -163,7 +164,10 @@ async function wholeFlow(l, op) {
   await page.locator('#text').press('Enter');
   await waitText(page.locator('#log .visitor:not(.pending) .who'), new RegExp(`^${escape(w['who.you'])}, `), `${l.id}: the person's message sent`);
   await axe(page, `${l.id}, chat`);
-  if (SHOT_LANGS.includes(l.id)) await page.screenshot({ path: shotPath(`lang-${l.id}-chat-360.png`), fullPage: true });
+  if (SHOT_LANGS.includes(l.id)) {
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: shotPath(`lang-${l.id}-chat-360.png`), fullPage: true });
+  }
 
   // Quick exit: the same everywhere.
   await page.click('#exit');

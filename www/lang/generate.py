@@ -99,7 +99,9 @@ def problems_of(lang_id, secs, ref):
 
 def load_all(lang_dir=HERE):
     """{id: sections} of every language, once every file is right."""
-    all_langs = {i: read_lang(os.path.join(lang_dir, i + '.txt')) for i in languages(lang_dir)}
+    read = {i: read_lang(os.path.join(lang_dir, i + '.txt')) for i in languages(lang_dir)}
+    # French first, then easy French, then the others.
+    all_langs = dict(sorted(read.items(), key=lambda kv: (kv[0] != REFERENCE, kv[1]['meta'].get('lang') != 'fr')))
     ref = all_langs[REFERENCE]
     problems = []
     for lang_id, secs in all_langs.items():
