@@ -220,7 +220,8 @@ function getRaw(url) {
 // The first load of the page at `url`: the page and every style sheet and
 // script it names. Returns {total, parts: [[url, bytes]]}, bytes as
 // transferred (nginx compresses the static pages).
-export async function firstLoad(url) {
+export async function firstLoad(address) {
+  const url = new URL(address).href;
   const page = await getRaw(url);
   check(page.status === 200, `GET ${url} answered ${page.status}`);
   const text = await new Promise((ok, ko) => (page.encoding === 'gzip'
