@@ -97,6 +97,23 @@ for (const l of langs) {
   });
 }
 
+// The operator types until the page says so. A signal that lands while
+// the page is between two polls is the state its next poll parks in, and
+// wakes nothing (cgi/messages.cpp): the operator then types again once
+// the signal has expired (5 s), as a real one would keep typing.
+const TYPING_EXPIRES_MS = 5000;
+async function teamTyping(page, op, session, words, id) {
+  const until = Date.now() + STEP_MS;
+  while (Date.now() < until) {
+    await op.typing(session);
+    for (const again = Date.now() + TYPING_EXPIRES_MS + 500; Date.now() < again;) {
+      if ((await page.locator('#typing').textContent()) === words) return;
+      await page.waitForTimeout(100);
+    }
+  }
+  throw new Error(`${id}: the team typing is never said`);
+}
+
 // The whole flow in language `l`, with the operator `op`.
 async function wholeFlow(l, op) {
   const w = l.words;
@@ -150,8 +167,7 @@ async function wholeFlow(l, op) {
   await op.claim(s.session);
   await waitText(page.locator('#chat-state'), exactly(w['state.active']), `${l.id}: the active state`);
   await waitText(page.locator('#log'), including(w['system.claimed']), `${l.id}: the claimed message`);
-  await op.typing(s.session);
-  await waitText(page.locator('#typing'), exactly(w.typing), `${l.id}: the team typing`);
+  await teamTyping(page, op, s.session, w.typing, l.id);
   await op.say(s.session, `Réponse ${l.id}`);
   await waitText(page.locator('#log .agent .txt'), exactly(`Réponse ${l.id}`), `${l.id}: the operator's reply`);
   const who = await page.locator('#log .agent .who').first().textContent();
