@@ -29,6 +29,7 @@ namespace {
 constexpr input::QueryKey kPollKeys[] = {
     {"after", 0, limits::kMaxId, "invalid_after"},
     {"wait", 0, limits::kMaxWaitSeconds, "invalid_wait"},
+    {"typing", 0, 1, "invalid_typing"},
 };
 constexpr input::Field kSendFields[] = {
     {"text", input::Kind::String, true, limits::kMaxBodyBytes, "invalid_text"},
@@ -37,6 +38,11 @@ constexpr input::Field kSendFields[] = {
 constexpr input::Field kLeaveFields[] = {
     {"quick", input::Kind::Bool, false, 0, "invalid_body"},
 };
+
+// The team's "typing" as the page shows it: in an active conversation only.
+bool team_typing(store::Db& db, const visitor::Session& session, std::int64_t now) {
+    return session.state == "active" && typing::is_typing(db, session.id, typing::Side::Team, now);
+}
 
 // The poll's answer: the page's messages and where the conversation stands
 // now (its unit changes after a transfer or an escalation).
@@ -48,8 +54,7 @@ http::Response conversation(store::Db& db, const visitor::Session& session, cons
                           {"unit", {{"name", unit ? unit->name : ""}, {"kind", unit ? unit->kind : ""}}},
                           {"on_duty", duty::on_duty(db, session.unit_id, now)},
                           {"danger", session.danger},
-                          {"typing", session.state == "active" &&
-                                         typing::is_typing(db, session.id, typing::Side::Team, now)},
+                          {"typing", team_typing(db, session, now)},
                           {"role", session.role},
                           {"lang", session.lang},
                           {"expires_at", session.expires_at}};
@@ -66,9 +71,11 @@ void keep_alive(app::App& app, const visitor::Session& session, std::int64_t now
                           [&](store::Db& db) { visitor::touch(db, session.id, now); });
 }
 
-// 200 now when there is something after `after`, else parked until a
-// change to the session or the end of `wait`; 400 invalid_after,
-// invalid_wait, invalid_query; 401 session_expired.
+// 200 now when there is something after `after`, or when the team's
+// typing is not what the page says it shows (`typing`: a signal written
+// between two polls would otherwise park unseen), else parked until a
+// message or a new typing signal or the end of `wait`; 400 invalid_after,
+// invalid_wait, invalid_typing, invalid_query; 401 session_expired.
 server::Outcome poll(app::App& app, const http::Request& request) {
     const auto query = input::parse_query(request.query, kPollKeys);
     const std::int64_t after = query.count("after") ? query.at("after") : 0;
@@ -81,21 +88,26 @@ server::Outcome poll(app::App& app, const http::Request& request) {
     const auto current =
         app.sweep_duty(now) ? visitor::find_by_id(app.reader(), session.id, now, app.ttl).value_or(session) : session;
     const auto page = messages::for_visitor(app.reader(), session.id, after);
-    if (!page.list.empty() || wait == 0) return conversation(app.reader(), current, page, now);
+    const bool typing_now = team_typing(app.reader(), current, now);
+    const bool typing_shown = query.count("typing") ? query.at("typing") == 1 : typing_now;
+    if (!page.list.empty() || wait == 0 || typing_shown != typing_now) {
+        return conversation(app.reader(), current, page, now);
+    }
 
     longpoll::Wait parked;
     parked.sessions = {session.id};
     parked.deadline = longpoll::Clock::now() + std::chrono::seconds(wait);
-    const bool typing_then = typing::is_typing(app.reader(), session.id, typing::Side::Team, now);
-    parked.resume = [&app, id = session.id, after, typing_then](bool timed_out) -> std::optional<http::Response> {
+    const auto signalled_then = typing::signalled_at(app.reader(), session.id, typing::Side::Team);
+    parked.resume = [&app, id = session.id, after, signalled_then](bool timed_out) -> std::optional<http::Response> {
         auto& db = app.reader();
         const auto at = server::now();
         const auto found = visitor::find_by_id(db, id, at, app.ttl);
         if (!found) return server::answer_failure(std::make_exception_ptr(errors::session_expired()));
         const auto fresh = messages::for_visitor(db, id, after);
-        // The team started typing: the page learns it now, not at the next message.
-        const bool typing_changed = typing::is_typing(db, id, typing::Side::Team, at) != typing_then;
-        if (fresh.list.empty() && !typing_changed && !timed_out) return std::nullopt;
+        // The team started or goes on typing: the page learns it now, not
+        // at the next message.
+        const bool signalled = typing::signalled_at(db, id, typing::Side::Team) != signalled_then;
+        if (fresh.list.empty() && !signalled && !timed_out) return std::nullopt;
         return conversation(db, *found, fresh, at);
     };
     return parked;

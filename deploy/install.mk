@@ -104,13 +104,14 @@ define abri_conf
 	else mv -f '$(2).new' '$(2)'; fi
 endef
 
-# $(call abri_tree,SRC,DEST): replace DEST by a copy of SRC, files 0644,
-# directories 0755 (the old tree goes only once the new one is complete).
+# $(call abri_tree,SRC,DEST[,SKIP]): replace DEST by a copy of SRC but its
+# folder SKIP, files 0644, directories 0755 (the old tree goes only once
+# the new one is complete).
 define abri_tree
 	rm -rf '$(2).new'
 	install -d -m 0755 '$(2).new'
-	cd '$(1)' && find . -type d ! -name . -exec install -d -m 0755 '$(abspath $(2)).new/{}' ';'
-	cd '$(1)' && find . -type f -exec install -m 0644 '{}' '$(abspath $(2)).new/{}' ';'
+	cd '$(1)' && find . $(if $(3),-path './$(3)' -prune -o) -type d ! -name . -exec install -d -m 0755 '$(abspath $(2)).new/{}' ';'
+	cd '$(1)' && find . $(if $(3),-path './$(3)' -prune -o) -type f -exec install -m 0644 '{}' '$(abspath $(2)).new/{}' ';'
 	rm -rf '$(2).old'
 	if [ -e '$(2)' ]; then mv '$(2)' '$(2).old'; fi
 	mv '$(2).new' '$(2)'
@@ -131,7 +132,7 @@ install: $(ABRI_INSTALL_PROGRAMS) $(abri_bin)/abrictl
 	install -m 0755 $(ABRI_INSTALL_PROGRAMS) '$(DESTDIR)$(abri_libexecdir)/'
 	install -m 0755 $(abri_bin)/abrictl '$(DESTDIR)$(abri_libexecdir)/abrictl'
 	$(call abri_gen,deploy/abrictl.in,$(DESTDIR)$(abri_sbindir)/abrictl,0755)
-	$(call abri_tree,www,$(DESTDIR)$(abri_datadir)/www)
+	$(call abri_tree,www,$(DESTDIR)$(abri_datadir)/www,lang)
 	$(call abri_tree,sql,$(DESTDIR)$(abri_datadir)/sql)
 	$(call abri_gen,deploy/nginx/abri-http.conf.in,$(DESTDIR)$(abri_datadir)/nginx/abri-http.conf,0644)
 	$(call abri_gen,deploy/nginx/abri-locations.conf.in,$(DESTDIR)$(abri_datadir)/nginx/abri-locations.conf,0644)

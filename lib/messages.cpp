@@ -14,11 +14,12 @@ namespace {
 constexpr const char* kInsert =
     "INSERT INTO messages (session_id, sender, text, at, kind, client_id) VALUES (?, ?, ?, ?, ?, ?)";
 constexpr const char* kByClientId = "SELECT id, at FROM messages WHERE session_id = ? AND client_id = ?";
+// A message also ends its side's "typing": the draft is sent.
 constexpr const char* kCountVisitor =
     "UPDATE sessions SET unread = unread + 1, visitor_messages = visitor_messages + 1, "
-    "visitor_bytes = visitor_bytes + ?, last_visitor_message = ? WHERE id = ?";
+    "visitor_bytes = visitor_bytes + ?, last_visitor_message = ?, visitor_typing_at = 0 WHERE id = ?";
 constexpr const char* kCountAgent =
-    "UPDATE sessions SET unread = 0, answered_at = coalesce(answered_at, ?) WHERE id = ?";
+    "UPDATE sessions SET unread = 0, answered_at = coalesce(answered_at, ?), agent_typing_at = 0 WHERE id = ?";
 // One more than a page can hold, in count: the byte budget ends it sooner.
 constexpr const char* kAfter =
     "SELECT id, sender, text, at, coalesce(kind, '') FROM messages WHERE session_id = ? AND id > ? "

@@ -38,9 +38,13 @@ bool is_typing(std::int64_t signalled_at, std::int64_t now) {
     return signalled_at != 0 && now - signalled_at <= limits::kTypingShownSeconds;
 }
 
-bool is_typing(store::Db& db, std::int64_t session_id, Side side, std::int64_t now) {
+std::int64_t signalled_at(store::Db& db, std::int64_t session_id, Side side) {
     store::Query query(db, side == Side::Visitor ? kVisitorAt : kTeamAt, session_id);
-    return query.next() && is_typing(query.integer(0), now);
+    return query.next() ? query.integer(0) : 0;
+}
+
+bool is_typing(store::Db& db, std::int64_t session_id, Side side, std::int64_t now) {
+    return is_typing(signalled_at(db, session_id, side), now);
 }
 
 }  // namespace abri::typing

@@ -16,6 +16,8 @@ enum class Side { Visitor, Team };
 bool needs_signal(store::Db& db, std::int64_t session_id, Side side, std::int64_t now);
 // Writer; checks again.
 void signal(store::Db& db, std::int64_t session_id, Side side, std::int64_t now);
+// When `side` last signalled (0: never). Reader.
+std::int64_t signalled_at(store::Db& db, std::int64_t session_id, Side side);
 // Whether `side` signalled within limits::kTypingShownSeconds. Reader.
 bool is_typing(std::int64_t signalled_at, std::int64_t now);
 bool is_typing(store::Db& db, std::int64_t session_id, Side side, std::int64_t now);

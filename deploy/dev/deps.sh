@@ -21,7 +21,8 @@ for p in libfcgi-dev libsqlite3-dev nlohmann-json3-dev libsodium-dev; do has "$p
 need make make
 case "$what" in
 all)
-    for p in libboost-test-dev nginx sqlite3 ca-certificates chromium fcgiwrap; do has "$p"; done
+    # fonts-wqy-microhei: the browser tests screenshot the Chinese page.
+    for p in libboost-test-dev nginx sqlite3 ca-certificates chromium fonts-wqy-microhei fcgiwrap; do has "$p"; done
     need g++ g++
     need python3 python3
     need curl curl

@@ -373,7 +373,10 @@
     var wait = !c.synced ? 0 : c.onDuty ? POLL_WAIT_S : POLL_WAIT_OFF_DUTY_S;
     var deadline = setTimeout(function () { if (ctrl) ctrl.abort(); }, POLL_TIMEOUT_MS);
     var mine = function () { return conv === c && c.ctrl === ctrl; };
-    api('GET', '/api/messages?after=' + c.lastId + '&wait=' + wait, null, c, ctrl).then(function (r) {
+    // `typing`: what the page shows, so that a signal sent between two
+    // polls is answered at once instead of waiting unseen.
+    var typing = c.typingTimer ? 1 : 0;
+    api('GET', '/api/messages?after=' + c.lastId + '&wait=' + wait + '&typing=' + typing, null, c, ctrl).then(function (r) {
       clearTimeout(deadline);
       if (!mine()) return;
       c.ctrl = null;
