@@ -797,8 +797,11 @@
   // the `active`th one.
   function drawPicks(pane, active) {
     var words = fold(pane.el.querySelector('.picker-filter').value.trim());
-    var several = new Set(st.replies.map(function (r) { return r.unit; })).size > 1;
-    pane.picks = st.replies.filter(function (r) { return fold(r.title + ' ' + r.text).indexOf(words) >= 0; });
+    // The replies of the conversation's unit; all of them, named by unit,
+    // when it has none.
+    var own = st.replies.filter(function (r) { return r.unit === pane.entry.unit.code; });
+    var several = !own.length;
+    pane.picks = (several ? st.replies : own).filter(function (r) { return fold(r.title + ' ' + r.text).indexOf(words) >= 0; });
     var list = pane.el.querySelector('.picker-list');
     list.textContent = '';
     pane.picks.forEach(function (r, i) {
