@@ -46,8 +46,10 @@ async function until(what, fn) {
 
 test('notifications_are_asked_from_a_button_after_login_never_on_load', async () => {
   const page = await newPage();
+  // A browser that has not been asked yet (headless Chromium says "denied").
   await page.addInitScript(() => {
     window.__asked = 0;
+    Object.defineProperty(Notification, 'permission', { get: () => 'default' });
     Notification.requestPermission = () => { window.__asked += 1; return Promise.resolve('default'); };
   });
   await login(page);

@@ -15,6 +15,14 @@
  * client_id chosen when it was typed, and is sent when the service is
  * back: the server stores it once however many times it is sent.
  *
+ * The night shift: a chime (Web Audio, muted from the header) and, while
+ * the tab is hidden, a desktop notification without the message's text
+ * unless the operator chose it, for each new person and each message in a
+ * held conversation; one or two held conversations on screen, chosen from
+ * a row of buttons; canned replies picked from the reply box; internal
+ * notes; "typing" sent at most every few seconds, never the draft. Every
+ * call goes through www/js/net.js.
+ *
  * Messages are rendered with textContent, never as HTML. The CSRF value
  * lives in memory only (a reloaded console asks GET /api/agent/me for it);
  * the login itself is an HttpOnly cookie this script never sees. When the
@@ -308,7 +316,7 @@
   // A desktop notification while the console's tab is hidden. `text` (what
   // the person wrote) only when the operator chose it: a locked screen
   // shows notifications to whoever stands there.
-  function notify(title, text, session) {
+  function desktopNotice(title, text, session) {
     if (!document.hidden || !('Notification' in window) || Notification.permission !== 'granted') return;
     var body = text && $('notify-text').checked ? text : 'Ouvrez la console abri pour lire.';
     var n = new Notification(title, { body: body, tag: 'abri-' + session, lang: 'fr' });
@@ -492,7 +500,7 @@
       arrived.length + ' personnes de plus attendent' + (danger ? ', dont au moins une en danger.' : '.');
     announce(text, danger);
     chime();
-    notify(text, arrived.length === 1 ? e.preview : null, arrived.length === 1 ? e.session : 'queue');
+    desktopNotice(text, arrived.length === 1 ? e.preview : null, arrived.length === 1 ? e.session : 'queue');
   }
 
   function newEntry(e) {
@@ -984,7 +992,7 @@
     }
     if (m.from === 'visitor' || alarm) {
       chime();
-      notify(m.from === 'visitor' ? 'Nouveau message, conversation ' + pane.session : inDanger(pane.session),
+      desktopNotice(m.from === 'visitor' ? 'Nouveau message, conversation ' + pane.session : inDanger(pane.session),
         m.from === 'visitor' ? m.text : null, pane.session);
     }
   }
