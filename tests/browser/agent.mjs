@@ -19,7 +19,7 @@
 // Prints one line per test, then "N passed, N failed"; exits 1 on failure.
 // Screenshots go to var/screenshots/ (agent-*.png).
 
-import { POSTCODE, STEP_MS, api, axe, check, hidden, runTests, test, visible, waitText } from './_lib.mjs';
+import { AGENT_PASSWORD, AGENT_USER, BASE, POSTCODE, STEP_MS, api, axe, check, hidden, runTests, test, visible, waitText } from './_lib.mjs';
 import {
   CONSOLE, claimFromQueue, colleague, entryOf, erase, foreign, login, newPage, openVisitor, paneOf, shot,
   showPane, visitorHistory, visitorReads, visitorSays, visitorState,
@@ -74,7 +74,7 @@ test('operator_logs_in_sees_a_visitor_arrive_answers_and_the_visitor_reads_it', 
   await page.keyboard.press('Enter');
   await waitText(visitorPage.locator('#log'), /Nous sommes là\. Êtes-vous en sécurité \?/, 'the answer on the visitor\'s page');
   await waitText(pane.locator('.log'), /Nous sommes là/, 'the answer in the operator\'s pane');
-  check(await pane.locator('textarea').inputValue() === '', 'the reply box was not emptied');
+  check(await pane.locator('.compose textarea').inputValue() === '', 'the reply box was not emptied');
 
   // The visitor answers while the operator looks elsewhere: the pane asks for attention.
   await page.locator('#queue-title').focus();
@@ -171,7 +171,7 @@ test('visitor_leaving_in_a_hurry_is_shown_plainly', async () => {
   const pane = paneOf(page, visitor.session);
   await waitText(pane.locator('.presence'), /sortie rapide/, 'the quick exit');
   await waitText(pane.locator('.log'), /sortie rapide/, 'the system message');
-  check(!(await pane.locator('textarea').isVisible()), 'the reply box is still there');
+  check(!(await pane.locator('.compose textarea').isVisible()), 'the reply box is still there');
   // Styled from its kind: the claim is not an alarm, the quick exit is.
   check(await pane.locator('.log .alarm[data-kind="quick_exit"]').count() === 1, 'the quick exit is not an alarm');
   check(await pane.locator('.log [data-kind="claimed"]:not(.alarm)').count() === 1, 'the claim is not plain');
@@ -345,8 +345,8 @@ test('network_cut_for_40_s_catches_up_within_3_s_and_the_offline_reply_arrives_o
   }
   check(second !== first, `the countdown stood still at ${first}`);
   const reply = `Réponse tapée hors ligne ${process.pid}`;
-  await pane.locator('textarea').fill(reply);
-  await pane.locator('textarea').press('Enter');
+  await pane.locator('.compose textarea').fill(reply);
+  await pane.locator('.compose textarea').press('Enter');
   await waitText(pane.locator('.log .unsent'), /pas encore envoyé/, 'the reply kept as not yet sent');
   await visitorSays(visitor, 'Vous êtes toujours là ?');
   await axe(page, 'offline with a reply not yet sent');
@@ -419,7 +419,7 @@ test('person_who_left_before_an_answer_stays_listed_and_opens_read_only', async 
   await claimFromQueue(page, visitor.session);
   const pane = paneOf(page, visitor.session);
   await waitText(pane.locator('.log'), /il rentre/, 'the history');
-  check(!(await pane.locator('textarea').isVisible()), 'a reply box for a person who left');
+  check(!(await pane.locator('.compose textarea').isVisible()), 'a reply box for a person who left');
   await waitText(pane.locator('.pane-state'), /avant toute réponse/, 'the read-only notice');
   await pane.locator('button.close').click();
   await hidden(pane, 'the pane let go');

@@ -224,6 +224,7 @@
     st = fresh();
     $('queue').textContent = '';
     $('panes').textContent = '';
+    $('notices').textContent = '';
     $('switcher').textContent = '';
     $('duty').textContent = '';
     $('status').hidden = true;
@@ -598,8 +599,8 @@
       'n’est plus entre vos mains : elle a pris fin ou a été reprise ailleurs') + '.';
   }
 
-  // Puts a notice in the place of the pane of `session` (or at the end
-  // when none is on screen). The notice keeps nothing of the conversation
+  // Puts a notice above the panes, instead of the pane of `session` if
+  // there is one. The notice keeps nothing of the conversation
   // and stays until the operator dismisses it.
   function showNotice(session, text) {
     var el = st.notices.get(session);
@@ -615,17 +616,12 @@
       st.notices.set(session, el);
     }
     el.querySelector('.notice-text').textContent = text;
+    if (!el.isConnected) $('notices').appendChild(el);
     var pane = st.panes.get(session);
     if (pane) {
       var hadFocus = pane.el.contains(document.activeElement);
-      pane.el.replaceWith(el);
-      pane.tab.parentNode.remove();
-      clearTimeout(pane.typingTimer);
-      st.panes.delete(session);
-      drawShown();
+      dropPane(pane);
       if (hadFocus) el.querySelector('.pane-title').focus();
-    } else if (!el.isConnected) {
-      $('panes').appendChild(el);
     }
     announce(text, true);
     renderCounts();
@@ -1015,15 +1011,19 @@
     renderCounts();
   }
 
+  function dropPane(pane) {
+    pane.el.remove();
+    pane.tab.parentNode.remove();
+    clearTimeout(pane.typingTimer);
+    st.panes.delete(pane.session);
+    drawShown();
+  }
+
   function removePane(session, why) {
     var pane = st.panes.get(session);
     if (!pane) return;
     var hadFocus = pane.el.contains(document.activeElement);
-    pane.el.remove();
-    pane.tab.parentNode.remove();
-    clearTimeout(pane.typingTimer);
-    st.panes.delete(session);
-    drawShown();
+    dropPane(pane);
     if (why) announce(why);
     if (hadFocus) $('held-title').focus();
     renderCounts();
