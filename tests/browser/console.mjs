@@ -201,16 +201,30 @@ test('two_chats_side_by_side_at_1280_nothing_clipped_at_360_keyboard_and_axe', a
   const q = await page.locator('#queue-box').boundingBox();
   check(a && b && q.x + q.width <= Math.min(a.x, b.x) && Math.abs(a.y - b.y) < 2 && a.x !== b.x,
     `not side by side: queue ${JSON.stringify(q)}, ${JSON.stringify(a)}, ${JSON.stringify(b)}`);
+  // A note, from the keyboard alone.
+  const firstPane = paneOf(page, first.session);
+  await firstPane.locator('.note-box summary').focus();
+  await page.keyboard.press('Enter');
+  await page.keyboard.press('Tab');
+  await page.keyboard.type('Appel coupé deux fois : proposer le 3919');
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Enter');
+  await waitText(firstPane.locator('.log li.note'), /proposer le 3919/, 'the note written at the keyboard');
+  const third = await openVisitor();
+  await visitorSays(third, 'Je suis enfermée dans la salle de bain, il crie');
+  await waitText(entryOf(page, third.session).locator('.preview'), /salle de bain/, 'a third person\'s preview');
   await axe(page, 'two chats open');
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: shotPath('console-1280.png') });
 
   // The log scrolls from the keyboard.
   const box = paneOf(page, first.session).locator('.log-box');
+  await box.evaluate((el) => { el.scrollTop = 0; });
   await box.focus();
-  await page.keyboard.press('Home');
-  await until('the log never reached its top', async () => await box.evaluate((el) => el.scrollTop === 0));
   await page.keyboard.press('End');
   await until('End did not scroll the log', async () => await box.evaluate((el) => el.scrollTop > 0));
+  await page.keyboard.press('Home');
+  await until('Home did not scroll the log back', async () => await box.evaluate((el) => el.scrollTop === 0));
 
   await page.setViewportSize({ width: 360, height: 740 });
   await until('something is wider than 360 px', async () =>

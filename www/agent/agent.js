@@ -979,18 +979,17 @@
     if (atBottom || !notify) pane.box.scrollTop = pane.box.scrollHeight;
     if (!notify || m.from === 'agent' || m.from === 'note') return;
     var alarm = kind && kind.alarm;
-    if (alarm || document.hidden || !pane.el.contains(document.activeElement)) {
-      pane.el.classList.add('attention');
-      pane.attention = true;
-      drawTab(pane);
-      announce(m.from === 'visitor' ? 'Nouveau message dans la conversation ' + pane.session + '.' :
-        'Conversation ' + pane.session + ' : ' + m.text, alarm);
-    }
-    if (m.from === 'visitor' || alarm) {
-      chime();
-      desktopNotice(m.from === 'visitor' ? 'Nouveau message, conversation ' + pane.session : inDanger(pane.session),
-        m.from === 'visitor' ? m.text : null, pane.session);
-    }
+    if (!alarm && !document.hidden && pane.el.contains(document.activeElement)) return;
+    pane.el.classList.add('attention');
+    pane.attention = true;
+    drawTab(pane);
+    var said = m.from === 'visitor' ? 'Nouveau message dans la conversation ' + pane.session + '.' :
+      'Conversation ' + pane.session + ' : ' + m.text;
+    announce(said, alarm);
+    if (m.from !== 'visitor' && !alarm) return;
+    chime();
+    // A system message's text is the service's wording, never the person's.
+    desktopNotice(said, m.from === 'visitor' ? m.text : null, pane.session);
   }
 
   // The line above a message: who wrote it and when. Colleagues are named
