@@ -153,11 +153,14 @@ test('transfer_from_the_console_puts_the_person_back_in_a_queue', async () => {
   const pane = paneOf(page, visitor.session);
   await pane.locator('.transfer-unit option[value="DDSP-13"]').waitFor({ state: 'attached', timeout: STEP_MS });
   await pane.locator('.transfer-unit').selectOption('DDSP-13');
+  await pane.locator('.handover-text').fill('Parle bas, ne pas appeler');
   await pane.locator('button.transfer').click();
   await pane.locator('.confirm-yes').click();
   await hidden(pane, 'the transferred pane');
-  // The demo operator is in DDSP-13 too: it waits there now.
+  // The demo operator is in DDSP-13 too: it waits there now, with the handover note.
   await waitText(entryOf(page, visitor.session), /Bouches-du-Rhône/, 'the entry in the other unit\'s queue');
+  await waitText(entryOf(page, visitor.session).locator('.handover'), /Note de passation : Parle bas, ne pas appeler/, 'the handover note');
+  check(!JSON.stringify(await visitorHistory(visitor)).includes('Parle bas'), 'the handover note reached the visitor');
   await visitorReads(visitor, (m) => m.kind === 'transferred', 'the transfer notice');
 });
 
