@@ -10,11 +10,7 @@
 //   ABRI_TEST_POSTCODE   postcode used for the chats (default 75011)
 //   ABRI_CHROMIUM        browser binary (default /usr/bin/chromium)
 //   ABRI_TEST_ONLY       run only the tests whose name contains this text
-// Read here only:
-//   ABRI_DB, ABRI_BIN    the stack's database and programs: when both are set,
-//                        the colleague of the hand-over tests is a second account
-//                        made with abrictl; otherwise the demo operator logs in a
-//                        second time in a browser of its own
+// and ABRI_DB, ABRI_BIN (read in _console.mjs).
 //
 // The stack may hold other chats (run.mjs uses the same operator): every
 // check looks for its own session by id. Requests to any other host are
@@ -23,141 +19,11 @@
 // Prints one line per test, then "N passed, N failed"; exits 1 on failure.
 // Screenshots go to var/screenshots/ (agent-*.png).
 
-import { execFileSync } from 'node:child_process';
-import path from 'node:path';
+import { AGENT_PASSWORD, AGENT_USER, BASE, POSTCODE, STEP_MS, api, axe, check, hidden, runTests, test, visible, waitText } from './_lib.mjs';
 import {
-  AGENT_PASSWORD, AGENT_USER, BASE, POSTCODE, STEP_MS,
-  api, axe, browser, check, hidden, runTests, shotPath, test, visible, waitText,
-} from './_lib.mjs';
-
-if (!BASE || !AGENT_USER || !AGENT_PASSWORD) {
-  console.error('agent.mjs: set ABRI_URL, ABRI_AGENT_USER and ABRI_AGENT_PASSWORD (deploy/dev/stack.sh --demo)');
-  process.exit(2);
-}
-const base = new URL(BASE);
-const CONSOLE = new URL('agent/', base).href;
-
-/* ---------- pages ---------- */
-
-const foreign = [];
-
-async function newPage() {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  await context.route((u) => u.host !== base.host, (route) => {
-    foreign.push(route.request().url());
-    return route.abort('blockedbyclient');
-  });
-  const page = await context.newPage();
-  page.problems = [];
-  page.on('console', (msg) => { if (msg.type() === 'error' && !/Failed to load resource|ERR_INTERNET_DISCONNECTED/.test(msg.text())) page.problems.push(msg.text()); });
-  page.on('pageerror', (e) => page.problems.push(String(e)));
-  return page;
-}
-
-async function shot(page, name) {
-  await page.screenshot({ path: shotPath(`agent-${name}.png`), fullPage: true });
-}
-
-/* ---------- the visitor, through the public API ---------- */
-
-async function openVisitor(role = 'victim') {
-  const r = await api('POST', '/api/session', { body: { postcode: POSTCODE, role } });
-  check(r.status === 201, `POST /api/session: ${r.status} ${JSON.stringify(r.data)}`);
-  return r.data;
-}
-
-// "Terminer et effacer": DELETE answers 503 erase_pending while a reader
-// keeps the database's log busy; the page tries again, so does this.
-async function erase(visitor) {
-  const until = Date.now() + STEP_MS;
-  let r;
-  do {
-    r = await api('DELETE', '/api/session', { token: visitor.token });
-    if (r.status === 204) return;
-    await new Promise((ok) => setTimeout(ok, 200));
-  } while (r.status === 503 && Date.now() < until);
-  throw new Error(`erase: ${r.status} ${JSON.stringify(r.data)}`);
-}
-
-async function visitorSays(visitor, text) {
-  const r = await api('POST', '/api/messages', { token: visitor.token, body: { text } });
-  check(r.status === 201, `visitor message: ${r.status} ${JSON.stringify(r.data)}`);
-}
-
-// The visitor's whole history and state, as a reloaded page gets them.
-async function visitorHistory(visitor) {
-  const r = await api('GET', '/api/messages?after=0&wait=0', { token: visitor.token });
-  check(r.status === 200, `visitor poll: ${r.status}`);
-  return r.data;
-}
-
-async function visitorState(visitor, state) {
-  const until = Date.now() + STEP_MS;
-  let last;
-  while (Date.now() < until) {
-    last = (await visitorHistory(visitor)).state;
-    if (last === state) return;
-    await new Promise((ok) => setTimeout(ok, 200));
-  }
-  throw new Error(`the visitor's state stayed ${last}, never ${state}`);
-}
-
-async function visitorReads(visitor, match, what) {
-  const until = Date.now() + STEP_MS;
-  while (Date.now() < until) {
-    const r = await api('GET', '/api/messages?after=0&wait=2', { token: visitor.token });
-    check(r.status === 200, `visitor poll: ${r.status}`);
-    const found = r.data.messages.find(match);
-    if (found) return { message: found, state: r.data.state };
-  }
-  throw new Error(`the visitor never saw ${what}`);
-}
-
-/* ---------- the console ---------- */
-
-async function login(page, username = AGENT_USER, password = AGENT_PASSWORD) {
-  await page.goto(CONSOLE);
-  await visible(page.locator('#login-form'), 'the login form');
-  await page.fill('#username', username);
-  await page.fill('#password', password);
-  await page.click('#login-form button[type="submit"]');
-  await visible(page.locator('#desk'), 'the desk');
-}
-
-// A second operator of the same units, in a browser of its own: an account
-// made with abrictl when the stack's database is known, else the demo
-// operator logged in again (it then also sees what the first one holds).
-let colleagueAccount = null;
-
-async function colleague() {
-  if (!colleagueAccount) colleagueAccount = makeColleague();
-  const { username, password } = await colleagueAccount;
-  const page = await newPage();
-  await login(page, username, password);
-  return page;
-}
-
-async function makeColleague() {
-  if (!process.env.ABRI_DB || !process.env.ABRI_BIN) return { username: AGENT_USER, password: AGENT_PASSWORD };
-  const me = await api('POST', '/api/agent/login', { body: { username: AGENT_USER, password: AGENT_PASSWORD } });
-  check(me.status === 200, `demo login: ${me.status}`);
-  const username = `collegue-${process.pid}`;
-  const password = 'un mot de passe de collègue assez long';
-  const units = me.data.agent.units.flatMap((u) => ['--unit', u.code]);
-  execFileSync(path.join(process.env.ABRI_BIN, 'abrictl'), ['--db', process.env.ABRI_DB, 'agent', 'add', username, ...units],
-    { input: `${password}\n`, env: { PATH: process.env.PATH, ABRI_DB: process.env.ABRI_DB } });
-  return { username, password };
-}
-
-const entryOf = (page, session) => page.locator('#queue .entry', { has: page.locator('.pid', { hasText: session }) });
-const paneOf = (page, session) => page.locator(`#pane-${session}`);
-
-async function claimFromQueue(page, session) {
-  const entry = entryOf(page, session);
-  await visible(entry, `the queue entry of ${session}`);
-  await entry.locator('button.claim').click();
-  await visible(paneOf(page, session), `the pane of ${session}`);
-}
+  CONSOLE, claimFromQueue, colleague, entryOf, erase, foreign, login, newPage, openVisitor, paneOf, shot,
+  showPane, visitorHistory, visitorReads, visitorSays, visitorState,
+} from './_console.mjs';
 
 /* ---------- the tests ---------- */
 
@@ -208,7 +74,7 @@ test('operator_logs_in_sees_a_visitor_arrive_answers_and_the_visitor_reads_it', 
   await page.keyboard.press('Enter');
   await waitText(visitorPage.locator('#log'), /Nous sommes là\. Êtes-vous en sécurité \?/, 'the answer on the visitor\'s page');
   await waitText(pane.locator('.log'), /Nous sommes là/, 'the answer in the operator\'s pane');
-  check(await pane.locator('textarea').inputValue() === '', 'the reply box was not emptied');
+  check(await pane.locator('.compose textarea').inputValue() === '', 'the reply box was not emptied');
 
   // The visitor answers while the operator looks elsewhere: the pane asks for attention.
   await page.locator('#queue-title').focus();
@@ -287,11 +153,14 @@ test('transfer_from_the_console_puts_the_person_back_in_a_queue', async () => {
   const pane = paneOf(page, visitor.session);
   await pane.locator('.transfer-unit option[value="DDSP-13"]').waitFor({ state: 'attached', timeout: STEP_MS });
   await pane.locator('.transfer-unit').selectOption('DDSP-13');
+  await pane.locator('.handover-text').fill('Parle bas, ne pas appeler');
   await pane.locator('button.transfer').click();
   await pane.locator('.confirm-yes').click();
   await hidden(pane, 'the transferred pane');
-  // The demo operator is in DDSP-13 too: it waits there now.
+  // The demo operator is in DDSP-13 too: it waits there now, with the handover note.
   await waitText(entryOf(page, visitor.session), /Bouches-du-Rhône/, 'the entry in the other unit\'s queue');
+  await waitText(entryOf(page, visitor.session).locator('.handover'), /Note de passation : Parle bas, ne pas appeler/, 'the handover note');
+  check(!JSON.stringify(await visitorHistory(visitor)).includes('Parle bas'), 'the handover note reached the visitor');
   await visitorReads(visitor, (m) => m.kind === 'transferred', 'the transfer notice');
 });
 
@@ -305,7 +174,7 @@ test('visitor_leaving_in_a_hurry_is_shown_plainly', async () => {
   const pane = paneOf(page, visitor.session);
   await waitText(pane.locator('.presence'), /sortie rapide/, 'the quick exit');
   await waitText(pane.locator('.log'), /sortie rapide/, 'the system message');
-  check(!(await pane.locator('textarea').isVisible()), 'the reply box is still there');
+  check(!(await pane.locator('.compose textarea').isVisible()), 'the reply box is still there');
   // Styled from its kind: the claim is not an alarm, the quick exit is.
   check(await pane.locator('.log .alarm[data-kind="quick_exit"]').count() === 1, 'the quick exit is not an alarm');
   check(await pane.locator('.log [data-kind="claimed"]:not(.alarm)').count() === 1, 'the claim is not plain');
@@ -479,8 +348,8 @@ test('network_cut_for_40_s_catches_up_within_3_s_and_the_offline_reply_arrives_o
   }
   check(second !== first, `the countdown stood still at ${first}`);
   const reply = `Réponse tapée hors ligne ${process.pid}`;
-  await pane.locator('textarea').fill(reply);
-  await pane.locator('textarea').press('Enter');
+  await pane.locator('.compose textarea').fill(reply);
+  await pane.locator('.compose textarea').press('Enter');
   await waitText(pane.locator('.log .unsent'), /pas encore envoyé/, 'the reply kept as not yet sent');
   await visitorSays(visitor, 'Vous êtes toujours là ?');
   await axe(page, 'offline with a reply not yet sent');
@@ -509,7 +378,7 @@ test('held_chat_ended_from_elsewhere_leaves_a_notice', async () => {
   const elsewhere = await newPage();
   await login(elsewhere);
   const pane = paneOf(elsewhere, visitor.session);
-  await visible(pane, 'the pane in the other browser');
+  await showPane(elsewhere, visitor.session);
   await pane.locator('button.close').click();
   await pane.locator('.confirm-yes').click();
   await hidden(pane, 'the closed pane');
@@ -553,7 +422,7 @@ test('person_who_left_before_an_answer_stays_listed_and_opens_read_only', async 
   await claimFromQueue(page, visitor.session);
   const pane = paneOf(page, visitor.session);
   await waitText(pane.locator('.log'), /il rentre/, 'the history');
-  check(!(await pane.locator('textarea').isVisible()), 'a reply box for a person who left');
+  check(!(await pane.locator('.compose textarea').isVisible()), 'a reply box for a person who left');
   await waitText(pane.locator('.pane-state'), /avant toute réponse/, 'the read-only notice');
   await pane.locator('button.close').click();
   await hidden(pane, 'the pane let go');

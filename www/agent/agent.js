@@ -15,6 +15,14 @@
  * client_id chosen when it was typed, and is sent when the service is
  * back: the server stores it once however many times it is sent.
  *
+ * The night shift: a chime (Web Audio, muted from the header) and, while
+ * the tab is hidden, a desktop notification without the message's text
+ * unless the operator chose it, for each new person and each message in a
+ * held conversation; one or two held conversations on screen, chosen from
+ * a row of buttons; canned replies picked from the reply box; internal
+ * notes; "typing" sent at most every few seconds, never the draft. Every
+ * call goes through www/js/net.js.
+ *
  * Messages are rendered with textContent, never as HTML. The CSRF value
  * lives in memory only (a reloaded console asks GET /api/agent/me for it);
  * the login itself is an HttpOnly cookie this script never sees. When the
@@ -31,6 +39,9 @@
   var BACKOFF_MAX_MS = 3000;     // the console catches up within 3 s of the network coming back
   var TICK_MS = 15000;           // waiting times are redrawn this often
   var MAX_TEXT = 2000;           // characters in a message (the contract)
+  var TYPING_EVERY_MS = 4000;    // "the team is typing" is sent at most this often (the server keeps 3 s)
+  var TYPING_SHOWN_MS = 5000;    // "la personne écrit…" stays this long after the answer that said so
+  var WIDE = '(min-width: 75rem)';   // wide enough for two conversations side by side
 
   var BASE_TITLE = document.title;
   var ROLE = { victim: 'Victime', witness: 'Témoin' };
@@ -68,20 +79,20 @@
   //   ctrl      AbortController of the running poll
   //   pollId    bumped by each poll: only the latest one's answer counts
   //   timer     pending poll or retry
-  //   failures  consecutive failed polls, for the backoff
-  //   retryAt   when the next retry starts (ms), for the countdown
-  //   ticker    the countdown's interval while the service is out of reach
   //   generation bumped by forget(): late answers of an old login are dropped
   //   focusNext session whose pane takes the focus when it appears
+  //   shown     sessions whose pane is on screen, the latest chosen first
+  //   replies   the canned replies of the operator's units: [{id, unit, title, text}]
   var st = null;
   var generation = 0;
+  var backoff = new abriNet.Backoff({ minMs: BACKOFF_MIN_MS, maxMs: BACKOFF_MAX_MS, countdown: countdown });
 
   function fresh() {
     return {
       csrf: null, cursor: null, units: [], unitNames: new Map(), presence: null, presenceBusy: false,
       entries: new Map(), waitingTotal: 0, waiting: new Set(), panes: new Map(), notices: new Map(),
-      dismissed: new Set(), ctrl: null, pollId: 0, timer: null, failures: 0, retryAt: 0, ticker: null,
-      focusNext: null, first: true
+      dismissed: new Set(), ctrl: null, pollId: 0, timer: null,
+      focusNext: null, first: true, shown: [], replies: []
     };
   }
 
@@ -108,10 +119,6 @@
     return Array.from(bytes, function (b) { return b.toString(16).padStart(2, '0'); }).join('');
   }
 
-  function errorText(r, fallback) {
-    return (r && r.data && r.data.error && r.data.error.message) || fallback;
-  }
-
   function clock(at) {
     var d = new Date(at * 1000);
     return String(d.getHours()).padStart(2, '0') + ':' + String(d.getMinutes()).padStart(2, '0');
@@ -126,21 +133,13 @@
 
   function codePoints(text) { return Array.from(text).length; }
 
-  // One API call. Resolves to {status, data}; rejects on network failure.
-  function api(method, path, body, ctrl) {
-    var headers = {};
-    if (body !== null && body !== undefined) headers['Content-Type'] = 'application/json';
-    if (method !== 'GET' && st && st.csrf) headers['X-Abri-CSRF'] = st.csrf;
-    var init = { method: method, headers: headers, credentials: 'same-origin', cache: 'no-store' };
-    if (body !== null && body !== undefined) init.body = JSON.stringify(body);
-    if (ctrl) init.signal = ctrl.signal;
-    return fetch(path, init).then(function (res) {
-      return res.text().then(function (t) {
-        var data = null;
-        try { data = t ? JSON.parse(t) : null; } catch (e) { data = null; }
-        return { status: res.status, data: data };
-      });
-    });
+  // One API call (www/js/net.js), with the CSRF value on every change.
+  // Resolves to {status, data}; rejects on network failure.
+  function api(method, path, body, opts) {
+    var o = opts || {};
+    o.body = body;
+    if (method !== 'GET' && st && st.csrf) o.headers = { 'X-Abri-CSRF': st.csrf };
+    return abriNet.request(method, path, o);
   }
 
   function sessionPath(session, action) {
@@ -178,7 +177,7 @@
         enter(r.data);
         return;
       }
-      setText($('login-error'), errorText(r, 'La connexion a échoué. Réessayez.'));
+      setText($('login-error'), abriNet.errorMessage(r, 'La connexion a échoué. Réessayez.'));
       $('password').value = '';
       $('password').focus();
     }, function () {
@@ -198,6 +197,7 @@
     data.agent.units.forEach(function (u) { st.unitNames.set(u.code, u.name); });
     $('no-units').hidden = data.agent.units.length > 0;
     renderCounts();
+    drawNotifyChoice();
     var mine = generation;
     api('GET', '/api/agent/units').then(function (r) {
       if (r.status === 200 && mine === generation) {
@@ -205,6 +205,9 @@
         st.units.forEach(function (u) { st.unitNames.set(u.code, u.name); });
         st.panes.forEach(fillUnits);
       }
+    }, function () {});
+    api('GET', '/api/agent/replies').then(function (r) {
+      if (r.status === 200 && mine === generation) st.replies = r.data.replies;
     }, function () {});
     $('queue-title').focus();
     poll();
@@ -215,12 +218,14 @@
     if (st) {
       if (st.ctrl) st.ctrl.abort();
       clearTimeout(st.timer);
-      clearInterval(st.ticker);
     }
+    backoff.ok();
     generation += 1;
     st = fresh();
     $('queue').textContent = '';
     $('panes').textContent = '';
+    $('notices').textContent = '';
+    $('switcher').textContent = '';
     $('duty').textContent = '';
     $('status').hidden = true;
     setText($('desk-error'), '');
@@ -243,6 +248,81 @@
       'vos collègues peuvent les reprendre.');
     var done = function () { forget(); showLogin(notice); };
     api('POST', '/api/agent/logout').then(done, done);
+  }
+
+  /* ---------- alerts: a sound and desktop notifications ---------- */
+
+  // The sound is made here (no file to fetch): a short two-note chime.
+  // Browsers keep an AudioContext silent until the page had a gesture, so
+  // it is made (or woken) at the first click or key press.
+  // document.body.dataset.sounds and .notifications count what was given:
+  // the browser tests read them.
+  var audio = null;
+
+  function wakeAudio() {
+    var Context = window.AudioContext || window.webkitAudioContext;
+    if (!audio && Context) audio = new Context();
+    if (audio && audio.state === 'suspended') audio.resume();
+  }
+
+  function chime() {
+    if (!$('sound').checked || !audio) return;
+    [880, 660].forEach(function (hz, i) {
+      var at = audio.currentTime + i * 0.16;
+      var osc = audio.createOscillator();
+      var gain = audio.createGain();
+      osc.frequency.value = hz;
+      gain.gain.setValueAtTime(0.0001, at);
+      gain.gain.exponentialRampToValueAtTime(0.25, at + 0.02);
+      gain.gain.exponentialRampToValueAtTime(0.0001, at + 0.15);
+      osc.connect(gain);
+      gain.connect(audio.destination);
+      osc.start(at);
+      osc.stop(at + 0.16);
+    });
+    bump('sounds');
+  }
+
+  function bump(counter) {
+    document.body.dataset[counter] = String(Number(document.body.dataset[counter] || 0) + 1);
+  }
+
+  // The mute switch is a preference of this browser, kept across logins.
+  function soundChanged() {
+    try { localStorage.setItem('abri-sound', $('sound').checked ? 'on' : 'off'); } catch (e) { /* kept for this page only */ }
+  }
+
+  function loadSoundChoice() {
+    var saved = null;
+    try { saved = localStorage.getItem('abri-sound'); } catch (e) { saved = null; }
+    $('sound').checked = saved !== 'off';
+  }
+
+  // Desktop notifications are asked for from a button, never on load.
+  function drawNotifyChoice() {
+    var supported = 'Notification' in window;
+    var permission = supported ? Notification.permission : 'denied';
+    $('notify-ask').hidden = !supported || permission !== 'default';
+    $('notify-text-box').hidden = permission !== 'granted';
+    setText($('notify-state'), !supported ? 'Ce navigateur n’affiche pas de notifications.' :
+      permission === 'denied' ? 'Notifications du bureau refusées : le son et le titre de l’onglet restent.' :
+      permission === 'granted' ? 'Notifications du bureau activées quand la console est cachée.' : '');
+  }
+
+  function askNotify() {
+    var asked = Notification.requestPermission(drawNotifyChoice);
+    if (asked && asked.then) asked.then(drawNotifyChoice);
+  }
+
+  // A desktop notification while the console's tab is hidden. `text` (what
+  // the person wrote) only when the operator chose it: a locked screen
+  // shows notifications to whoever stands there.
+  function desktopNotice(title, text, session) {
+    if (!document.hidden || !('Notification' in window) || Notification.permission !== 'granted') return;
+    var body = text && $('notify-text').checked ? text : 'Ouvrez la console abri pour lire.';
+    var n = new Notification(title, { body: body, tag: 'abri-' + session, lang: 'fr' });
+    n.onclick = function () { window.focus(); n.close(); };
+    bump('notifications');
   }
 
   /* ---------- presence ---------- */
@@ -269,7 +349,7 @@
     api('PUT', '/api/agent/presence', { status: wanted }).then(function (r) {
       if (mine !== generation) return;
       if (r.status === 401) { expired(); return; }
-      if (r.status !== 200) { undo(errorText(r, 'Votre présence n’a pas pu être changée.')); return; }
+      if (r.status !== 200) { undo(abriNet.errorMessage(r, 'Votre présence n’a pas pu être changée.')); return; }
       st.presenceBusy = false;
       drawPresence(r.data.status);
       announce(r.data.status === 'away' ? 'Vous êtes absent·e.' : 'Vous êtes disponible.');
@@ -301,13 +381,11 @@
     var id = st.pollId;
     var ctrl = new AbortController();
     st.ctrl = ctrl;
-    var killer = setTimeout(function () { ctrl.abort(); }, POLL_TIMEOUT_MS);
     // After a failure, ask for an answer at once: it tells that the
     // service is back (and clears the notice) without waiting for a change.
-    var wait = st.failures > 0 ? 0 : POLL_WAIT_S;
+    var wait = backoff.failures > 0 ? 0 : POLL_WAIT_S;
     var query = (st.cursor === null ? '' : 'after=' + st.cursor + '&') + 'wait=' + wait;
-    api('GET', '/api/agent/events?' + query, null, ctrl).then(function (r) {
-      clearTimeout(killer);
+    api('GET', '/api/agent/events?' + query, null, { ctrl: ctrl, timeoutMs: POLL_TIMEOUT_MS }).then(function (r) {
       if (mine !== generation || id !== st.pollId) return;
       if (r.status === 401) { expired(); return; }
       if (r.status !== 200 || !r.data) { retry(); return; }
@@ -316,36 +394,27 @@
       st.panes.forEach(flush);
       st.timer = setTimeout(poll, 0);
     }, function () {
-      clearTimeout(killer);
       if (mine === generation && id === st.pollId) retry();
     });
   }
 
   function retry() {
-    st.failures += 1;
-    var delay = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * Math.pow(2, st.failures - 1));
-    st.retryAt = Date.now() + delay;
-    if (st.failures === 1) {
+    if (backoff.fail(poll) === 1) {
       $('status-text').textContent = 'Connexion au service perdue. Les réponses tapées entre-temps ' +
         'partiront à son retour.';
       $('status').hidden = false;
-      st.ticker = setInterval(countdown, 1000);
     }
-    countdown();
-    st.timer = setTimeout(poll, delay);
   }
 
   // Counts the seconds to the next retry, for the eyes only (the status
   // line above it is announced once).
-  function countdown() {
-    var s = Math.ceil((st.retryAt - Date.now()) / 1000);
+  function countdown(s) {
     $('countdown').textContent = s > 0 ? 'Nouvelle tentative dans ' + s + ' s.' : 'Nouvelle tentative en cours…';
   }
 
   function reconnected() {
-    if (st.failures === 0) return;
-    st.failures = 0;
-    clearInterval(st.ticker);
+    if (backoff.failures === 0) return;
+    backoff.ok();
     $('status').hidden = true;
     announce('Connexion au service rétablie.');
   }
@@ -356,11 +425,13 @@
     if (st && st.ctrl) st.ctrl.abort();
   }
 
-  // Polls at once, dropping the running poll: when the network comes back,
-  // on "Réessayer maintenant", and after a change the operator made here.
+  // Polls at once, dropping the running poll or the pending retry: on
+  // "Réessayer maintenant", and after a change the operator made here.
+  // (When the network comes back, the backoff retries at once by itself.)
   function pollNow() {
     if (!st || st.csrf === null) return;
     clearTimeout(st.timer);
+    backoff.stop();
     var running = st.ctrl;
     poll();
     if (running) running.abort();
@@ -419,15 +490,18 @@
     announceArrivals(arrived);
   }
 
+  // Said to screen readers, chimed, and notified when the tab is hidden.
   function announceArrivals(arrived) {
+    if (!arrived.length) return;
     var danger = arrived.some(function (e) { return e.danger; });
-    if (arrived.length === 1) {
-      var e = arrived[0];
-      announce((danger ? 'Une personne en danger attend : ' : 'Une personne attend : ') +
-        (ROLE[e.role] || e.role).toLowerCase() + ', ' + e.unit.name + '.', danger);
-    } else if (arrived.length > 1) {
-      announce(arrived.length + ' personnes de plus attendent' + (danger ? ', dont au moins une en danger.' : '.'), danger);
-    }
+    var e = arrived[0];
+    var text = arrived.length === 1 ?
+      (danger ? 'Une personne en danger attend : ' : 'Une personne attend : ') +
+        (ROLE[e.role] || e.role).toLowerCase() + ', ' + e.unit.name + '.' :
+      arrived.length + ' personnes de plus attendent' + (danger ? ', dont au moins une en danger.' : '.');
+    announce(text, danger);
+    chime();
+    desktopNotice(text, arrived.length === 1 ? e.preview : null, arrived.length === 1 ? e.session : 'queue');
   }
 
   function newEntry(e) {
@@ -461,6 +535,7 @@
     presence.classList.toggle('away', !left && !e.connected);
     li.querySelector('.answered').textContent = e.answered && !left ? ' · l’équipe lui a déjà répondu' : '';
     setText(li.querySelector('.preview'), e.preview ? '« ' + e.preview + ' »' : '');
+    setText(li.querySelector('.handover'), e.handover ? 'Note de passation : ' + e.handover : '');
     var button = li.querySelector('.claim');
     button.textContent = left ? 'Lire ce qu’elle a écrit' : 'Prendre en charge';
     button.setAttribute('aria-label', (left ? 'Lire la conversation ' : 'Prendre en charge la conversation ') + e.session);
@@ -476,7 +551,7 @@
       if (r.status === 401) { expired(); return; }
       if (r.status === 200) { announce('Conversation ' + session + ' prise en charge.'); return; }
       st.focusNext = null;
-      setText(error, errorText(r, 'La prise en charge a échoué.'));
+      setText(error, abriNet.errorMessage(r, 'La prise en charge a échoué.'));
     }, function () {
       button.disabled = false;
       st.focusNext = null;
@@ -509,6 +584,12 @@
       if (pane.leaving) removePane(session, pane.leaving);
       else showNotice(session, endedText(pane));
     });
+    if (st.focusNext !== null && created.has(st.focusNext)) {
+      choose(st.focusNext, true);
+      st.focusNext = null;
+    } else {
+      drawShown();
+    }
     return created;
   }
 
@@ -518,8 +599,8 @@
       'n’est plus entre vos mains : elle a pris fin ou a été reprise ailleurs') + '.';
   }
 
-  // Puts a notice in the place of the pane of `session` (or at the end
-  // when none is on screen). The notice keeps nothing of the conversation
+  // Puts a notice above the panes, instead of the pane of `session` if
+  // there is one. The notice keeps nothing of the conversation
   // and stays until the operator dismisses it.
   function showNotice(session, text) {
     var el = st.notices.get(session);
@@ -535,14 +616,12 @@
       st.notices.set(session, el);
     }
     el.querySelector('.notice-text').textContent = text;
+    if (!el.isConnected) $('notices').appendChild(el);
     var pane = st.panes.get(session);
     if (pane) {
       var hadFocus = pane.el.contains(document.activeElement);
-      pane.el.replaceWith(el);
-      st.panes.delete(session);
+      dropPane(pane);
       if (hadFocus) el.querySelector('.pane-title').focus();
-    } else if (!el.isConnected) {
-      $('panes').appendChild(el);
     }
     announce(text, true);
     renderCounts();
@@ -570,13 +649,18 @@
   //             announcement to make when it goes (no notice then)
   //   lastKind  the kind of the last system message, to word its going
   //   pending   the action the confirmation box asks about
+  //   tab       its button in the switcher
+  //   typedAt   when "the team is typing" was last sent (ms)
+  //   typingTimer hides "la personne écrit…" when no answer says it again
+  //   picks     the canned replies the picker lists now
   function newPane(e) {
     var el = $('pane').content.firstElementChild.cloneNode(true);
     var id = 'pane-' + e.session;
     var pane = {
-      session: e.session, el: el, log: el.querySelector('.log'), seen: new Set(), connected: e.connected,
-      drops: 0, state: e.state, textarea: el.querySelector('textarea'), pending: null,
-      outbox: [], sending: false, leaving: null, lastKind: null, danger: e.danger
+      session: e.session, el: el, log: el.querySelector('.log'), box: el.querySelector('.log-box'), seen: new Set(),
+      connected: e.connected, drops: 0, state: e.state, textarea: el.querySelector('.compose textarea'), pending: null,
+      outbox: [], sending: false, leaving: null, lastKind: null, danger: e.danger, tab: null, typedAt: 0,
+      typingTimer: null, picks: []
     };
     el.id = id;
     var title = el.querySelector('.pane-title');
@@ -584,26 +668,52 @@
     title.textContent = (ROLE[e.role] || e.role) + ' · ' + e.unit.name + langText(e.lang) +
       ' · conversation ' + e.session;
     el.setAttribute('aria-labelledby', title.id);
-    var label = el.querySelector('.compose .field');
-    pane.textarea.id = id + '-text';
-    label.htmlFor = pane.textarea.id;
+    pane.box.setAttribute('aria-label', 'Messages de la conversation ' + e.session);
+    labelled(el, '.compose .field', pane.textarea, id + '-text');
     var hint = el.querySelector('.compose .hint');
     hint.id = id + '-hint';
     var error = el.querySelector('.compose .error');
     error.id = id + '-error';
     pane.textarea.setAttribute('aria-describedby', hint.id + ' ' + error.id);
-    var select = el.querySelector('.transfer-unit');
-    select.id = id + '-unit';
-    el.querySelector('.transfer-box label').htmlFor = select.id;
+    labelled(el, '.unit-label', el.querySelector('.transfer-unit'), id + '-unit');
+    labelled(el, '.handover-label', el.querySelector('.handover-text'), id + '-handover');
+    labelled(el, '.note-form .field', el.querySelector('.note-form textarea'), id + '-note');
+    labelled(el, '.picker .field', el.querySelector('.picker-filter'), id + '-filter');
+    var listbox = el.querySelector('.picker-list');
+    listbox.id = id + '-picks';
+    listbox.setAttribute('aria-label', 'Réponses types');
+    el.querySelector('.picker-filter').setAttribute('aria-controls', listbox.id);
+    el.querySelector('.pick').setAttribute('aria-controls', listbox.id);
     var exportLink = el.querySelector('.export');
-    exportLink.href = sessionPath(e.session, 'export');
+    // The transcript in this browser's time zone (minutes east of UTC).
+    exportLink.href = sessionPath(e.session, 'export') + '?tz_offset=' + (-new Date().getTimezoneOffset());
     exportLink.setAttribute('download', 'abri-' + e.session + '.txt');
     fillUnits(pane);
+    listen(pane);
+    pane.tab = newTab(e);
+    $('panes').appendChild(el);
+    return pane;
+  }
 
+  // Gives `field` the id `id` and the label found by `selector` in `el`.
+  function labelled(el, selector, field, id) {
+    field.id = id;
+    el.querySelector(selector).htmlFor = id;
+  }
+
+  function listen(pane) {
+    var el = pane.el;
     el.querySelector('.compose').addEventListener('submit', function (ev) { ev.preventDefault(); send(pane); });
     pane.textarea.addEventListener('keydown', function (ev) {
       if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); send(pane); }
+      if (ev.key === '/' && !pane.textarea.value) { ev.preventDefault(); openPicker(pane); }
     });
+    pane.textarea.addEventListener('input', function () { typing(pane); });
+    el.querySelector('.pick').addEventListener('click', function () { openPicker(pane); });
+    var filter = el.querySelector('.picker-filter');
+    filter.addEventListener('input', function () { drawPicks(pane, 0); });
+    filter.addEventListener('keydown', function (ev) { pickerKey(pane, ev); });
+    el.querySelector('.note-form').addEventListener('submit', function (ev) { ev.preventDefault(); sendNote(pane); });
     el.addEventListener('focusin', function () { seenNow(pane); });
     el.addEventListener('click', function () { seenNow(pane); });
     el.querySelector('.close').addEventListener('click', function () { askClose(pane); });
@@ -615,12 +725,164 @@
       hideConfirm(pane, false);
       if (act) act();
     });
-    $('panes').appendChild(el);
-    if (st.focusNext === e.session) {
-      st.focusNext = null;
-      (e.state === 'left' ? title : pane.textarea).focus();
+  }
+
+  /* ---------- which conversations are on screen ---------- */
+
+  // Each held conversation has a button in the switcher; one pane is on
+  // screen (two side by side when the window is wide), the latest chosen,
+  // so that switching never means scrolling a long page.
+  function newTab(e) {
+    var li = document.createElement('li');
+    var button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'tab secondary small';
+    button.textContent = (ROLE[e.role] || e.role) + ' · ' + e.session;
+    button.addEventListener('click', function () { choose(e.session, true); });
+    li.appendChild(button);
+    $('switcher').appendChild(li);
+    return button;
+  }
+
+  function room() { return window.matchMedia(WIDE).matches ? 2 : 1; }
+
+  // Puts the pane of `session` on screen, first; `focus`: moves there.
+  function choose(session, focus) {
+    var pane = st.panes.get(session);
+    if (!pane) return;
+    st.shown = [session].concat(st.shown.filter(function (s) { return s !== session; }));
+    drawShown();
+    if (focus) (pane.state === 'left' ? pane.el.querySelector('.pane-title') : pane.textarea).focus();
+  }
+
+  // Shows the chosen panes, filling free room with the others.
+  function drawShown() {
+    st.shown = st.shown.filter(function (s) { return st.panes.has(s); });
+    st.panes.forEach(function (pane, session) {
+      if (st.shown.length < room() && st.shown.indexOf(session) < 0) st.shown.push(session);
+    });
+    st.shown = st.shown.slice(0, room());
+    st.panes.forEach(function (pane, session) {
+      var on = st.shown.indexOf(session) >= 0;
+      pane.el.hidden = !on;
+      if (on) pane.tab.setAttribute('aria-current', 'true'); else pane.tab.removeAttribute('aria-current');
+    });
+  }
+
+  function drawTab(pane) {
+    var e = pane.entry;
+    pane.tab.textContent = (ROLE[e.role] || e.role) + ' · ' + pane.session +
+      (pane.danger ? ' · en danger' : '') + (pane.attention ? ' · nouveau message' : '');
+    pane.tab.classList.toggle('attention', pane.attention === true);
+    pane.tab.classList.toggle('danger', pane.danger);
+  }
+
+  /* ---------- canned replies ---------- */
+
+  function fold(text) { return text.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase(); }
+
+  function openPicker(pane) {
+    var picker = pane.el.querySelector('.picker');
+    var filter = pane.el.querySelector('.picker-filter');
+    picker.hidden = false;
+    pane.el.querySelector('.pick').setAttribute('aria-expanded', 'true');
+    filter.value = '';
+    drawPicks(pane, 0);
+    filter.focus();
+  }
+
+  function closePicker(pane) {
+    pane.el.querySelector('.picker').hidden = true;
+    pane.el.querySelector('.pick').setAttribute('aria-expanded', 'false');
+    pane.textarea.focus();
+  }
+
+  // Lists the replies whose title or text holds what was typed, and marks
+  // the `active`th one.
+  function drawPicks(pane, active) {
+    var words = fold(pane.el.querySelector('.picker-filter').value.trim());
+    // The replies of the conversation's unit; all of them, named by unit,
+    // when it has none.
+    var own = st.replies.filter(function (r) { return r.unit === pane.entry.unit.code; });
+    var several = !own.length;
+    pane.picks = (several ? st.replies : own).filter(function (r) { return fold(r.title + ' ' + r.text).indexOf(words) >= 0; });
+    var list = pane.el.querySelector('.picker-list');
+    list.textContent = '';
+    pane.picks.forEach(function (r, i) {
+      var li = document.createElement('li');
+      li.id = list.id + '-' + i;
+      li.setAttribute('role', 'option');
+      var title = document.createElement('b');
+      title.textContent = r.title + (several ? ' (' + (st.unitNames.get(r.unit) || r.unit) + ')' : '');
+      var text = document.createElement('span');
+      text.textContent = ' — ' + r.text;
+      li.appendChild(title);
+      li.appendChild(text);
+      li.addEventListener('mousedown', function (ev) { ev.preventDefault(); });   // the filter keeps the focus
+      li.addEventListener('click', function () { insertReply(pane, r); });
+      list.appendChild(li);
+    });
+    pane.el.querySelector('.picker-empty').hidden = pane.picks.length > 0;
+    markPick(pane, Math.max(0, Math.min(active, pane.picks.length - 1)));
+  }
+
+  function markPick(pane, index) {
+    var filter = pane.el.querySelector('.picker-filter');
+    var options = pane.el.querySelectorAll('.picker-list [role="option"]');
+    pane.active = index;
+    Array.prototype.forEach.call(options, function (li, i) { li.setAttribute('aria-selected', String(i === index)); });
+    if (options[index]) {
+      filter.setAttribute('aria-activedescendant', options[index].id);
+      options[index].scrollIntoView({ block: 'nearest' });
+    } else {
+      filter.removeAttribute('aria-activedescendant');
     }
-    return pane;
+  }
+
+  function pickerKey(pane, ev) {
+    if (ev.key === 'ArrowDown' || ev.key === 'ArrowUp') {
+      ev.preventDefault();
+      var n = pane.picks.length;
+      if (n) markPick(pane, (pane.active + (ev.key === 'ArrowDown' ? 1 : n - 1)) % n);
+    } else if (ev.key === 'Enter') {
+      ev.preventDefault();
+      if (pane.picks[pane.active]) insertReply(pane, pane.picks[pane.active]);
+    } else if (ev.key === 'Escape') {
+      ev.preventDefault();
+      closePicker(pane);
+    }
+  }
+
+  // The reply goes into the box where the cursor was, to be read and
+  // changed before Enter sends it.
+  function insertReply(pane, reply) {
+    var box = pane.textarea;
+    var at = box.selectionStart || 0;
+    var end = box.selectionEnd || at;
+    box.value = box.value.slice(0, at) + reply.text + box.value.slice(end);
+    closePicker(pane);
+    box.selectionStart = box.selectionEnd = at + reply.text.length;
+    typing(pane);
+  }
+
+  /* ---------- typing, both ways ---------- */
+
+  // Tells the person that the team is typing, at most every few seconds,
+  // never what: the call has no body.
+  function typing(pane) {
+    var now = Date.now();
+    if (!pane.textarea.value || now - pane.typedAt < TYPING_EVERY_MS) return;
+    pane.typedAt = now;
+    api('POST', sessionPath(pane.session, 'typing')).then(function () {}, function () {});
+  }
+
+  // "La personne écrit…" while the poll says so, and for TYPING_SHOWN_MS
+  // after the last answer that said so (its end wakes no poll).
+  function drawTyping(pane, on) {
+    var line = pane.el.querySelector('.typing');
+    clearTimeout(pane.typingTimer);
+    line.hidden = !on;
+    if (on) pane.typingTimer = setTimeout(function () { line.hidden = true; }, TYPING_SHOWN_MS);
   }
 
   function fillUnits(pane) {
@@ -665,6 +927,9 @@
       drawGone(pane, gone, e.answered);
     }
     pane.state = e.state;
+    pane.entry = e;
+    drawTyping(pane, e.typing === true && !gone);
+    drawTab(pane);
   }
 
   // A person who left can no longer read anything: the pane is read only,
@@ -696,18 +961,14 @@
       pane.lastKind = m.kind;
       if (kind.alarm) li.classList.add('alarm');
     }
-    if (m.from !== 'system') {
-      var meta = document.createElement('p');
-      meta.className = 'meta';
-      meta.textContent = (m.from === 'visitor' ? 'Personne' : 'Équipe') + ' · ' + clock(m.at);
-      li.appendChild(meta);
-    }
+    if (m.from !== 'system') li.appendChild(meta(m.from, m.author, clock(m.at)));
     var txt = document.createElement('p');
     txt.className = 'txt';
     txt.textContent = m.from === 'system' ? clock(m.at) + ' — ' + m.text : m.text;
     li.appendChild(txt);
     var log = pane.log;
-    var atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
+    var box = pane.box;
+    var atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
     var next = null;
     // Replies not yet sent (no id) stay last.
     for (var i = log.children.length - 1; i >= 0; i--) {
@@ -715,30 +976,53 @@
       if (other === undefined || Number(other) > m.id) next = log.children[i]; else break;
     }
     log.insertBefore(li, next);
-    if (atBottom || !notify) log.scrollTop = log.scrollHeight;
-    if (!notify || m.from === 'agent') return;
+    if (atBottom || !notify) pane.box.scrollTop = pane.box.scrollHeight;
+    if (!notify || m.from === 'agent' || m.from === 'note') return;
     var alarm = kind && kind.alarm;
-    if (alarm || document.hidden || !pane.el.contains(document.activeElement)) {
-      pane.el.classList.add('attention');
-      pane.attention = true;
-      announce(m.from === 'visitor' ? 'Nouveau message dans la conversation ' + pane.session + '.' :
-        'Conversation ' + pane.session + ' : ' + m.text, alarm);
-    }
+    if (!alarm && !document.hidden && pane.el.contains(document.activeElement)) return;
+    pane.el.classList.add('attention');
+    pane.attention = true;
+    drawTab(pane);
+    var said = m.from === 'visitor' ? 'Nouveau message dans la conversation ' + pane.session + '.' :
+      'Conversation ' + pane.session + ' : ' + m.text;
+    announce(said, alarm);
+    if (m.from !== 'visitor' && !alarm) return;
+    chime();
+    // A system message's text is the service's wording, never the person's.
+    desktopNotice(said, m.from === 'visitor' ? m.text : null, pane.session);
+  }
+
+  // The line above a message: who wrote it and when. Colleagues are named
+  // (their display name); a note says it is internal.
+  function meta(from, author, when) {
+    var p = document.createElement('p');
+    p.className = 'meta';
+    p.textContent = (from === 'visitor' ? 'Personne' : from === 'note' ? 'Note interne' : 'Équipe') +
+      (author ? ' (' + author + ')' : '') + ' · ' + when;
+    return p;
   }
 
   function seenNow(pane) {
     if (!pane.attention) return;
     pane.attention = false;
     pane.el.classList.remove('attention');
+    drawTab(pane);
     renderCounts();
+  }
+
+  function dropPane(pane) {
+    pane.el.remove();
+    pane.tab.parentNode.remove();
+    clearTimeout(pane.typingTimer);
+    st.panes.delete(pane.session);
+    drawShown();
   }
 
   function removePane(session, why) {
     var pane = st.panes.get(session);
     if (!pane) return;
     var hadFocus = pane.el.contains(document.activeElement);
-    pane.el.remove();
-    st.panes.delete(session);
+    dropPane(pane);
     if (why) announce(why);
     if (hadFocus) $('held-title').focus();
     renderCounts();
@@ -763,16 +1047,13 @@
   function unsentItem(pane, text) {
     var li = document.createElement('li');
     li.className = 'agent unsent';
-    var meta = document.createElement('p');
-    meta.className = 'meta';
-    meta.textContent = 'Équipe · pas encore envoyé';
     var txt = document.createElement('p');
     txt.className = 'txt';
     txt.textContent = text;
-    li.appendChild(meta);
+    li.appendChild(meta('agent', null, 'pas encore envoyé'));
     li.appendChild(txt);
     pane.log.appendChild(li);
-    pane.log.scrollTop = pane.log.scrollHeight;
+    pane.box.scrollTop = pane.box.scrollHeight;
     return li;
   }
 
@@ -781,7 +1062,7 @@
   // that met a network failure is sent again with the same client_id: the
   // server stores it once.
   function flush(pane) {
-    if (pane.sending || !pane.outbox.length || st.failures > 0) return;
+    if (pane.sending || !pane.outbox.length || backoff.failures > 0) return;
     var reply = pane.outbox[0];
     var mine = generation;
     pane.sending = true;
@@ -792,9 +1073,9 @@
       pane.outbox.shift();
       reply.li.remove();
       if (r.status === 201) {
-        addMessage(pane, { id: r.data.id, from: 'agent', text: reply.text, at: r.data.at }, false);
+        addMessage(pane, { id: r.data.id, from: 'agent', text: reply.text, at: r.data.at, author: 'vous' }, false);
       } else {
-        setText(pane.el.querySelector('.compose .error'), errorText(r, 'Le message n’a pas pu être envoyé.'));
+        setText(pane.el.querySelector('.compose .error'), abriNet.errorMessage(r, 'Le message n’a pas pu être envoyé.'));
         if (!pane.textarea.value) pane.textarea.value = reply.text;
       }
       flush(pane);
@@ -802,6 +1083,24 @@
       if (mine !== generation) return;
       pane.sending = false;
       dropped();   // the connection is in doubt: the poll finds out, and flushes once it answers
+    });
+  }
+
+  // An internal note: stored at once, shown when the poll brings it back
+  // (with its author, as colleagues see it). Never sent to the person.
+  function sendNote(pane) {
+    var form = pane.el.querySelector('.note-form');
+    var box = form.querySelector('textarea');
+    var error = form.querySelector('.error');
+    var text = box.value.trim();
+    if (!text) { setText(error, 'Écrivez la note avant de l’ajouter.'); box.focus(); return; }
+    setText(error, '');
+    api('POST', sessionPath(pane.session, 'notes'), { text: text }).then(function (r) {
+      if (r.status === 401) { expired(); return; }
+      if (r.status === 201) { box.value = ''; announce('Note interne ajoutée.'); return; }
+      setText(error, abriNet.errorMessage(r, 'La note n’a pas pu être ajoutée.'));
+    }, function () {
+      setText(error, 'Impossible de joindre le service : la note n’est pas ajoutée. Réessayez.');
     });
   }
 
@@ -830,7 +1129,7 @@
       if (r.status === 401) { expired(); return; }
       if (r.status === 200) { removePane(pane.session, done); return; }
       pane.leaving = null;
-      paneError(pane, errorText(r, 'L’action a échoué.'));
+      paneError(pane, abriNet.errorMessage(r, 'L’action a échoué.'));
     }, function () {
       pane.leaving = null;
       paneError(pane, 'Impossible de joindre le service. Réessayez.');
@@ -859,9 +1158,12 @@
       return;
     }
     var name = select.options[select.selectedIndex].textContent;
+    var note = pane.el.querySelector('.handover-text').value.trim();
+    var body = { unit: select.value };
+    if (note) body.note = note;
     askConfirm(pane, 'Transférer la conversation ' + pane.session + ' à ' + name +
-      ' ? Elle retournera dans la file d’attente de cette équipe.',
-      function () { finish(pane, 'transfer', { unit: select.value }, 'Conversation ' + pane.session + ' transférée.'); });
+      (note ? ', avec la note de passation,' : '') + ' ? Elle retournera dans la file d’attente de cette équipe.',
+      function () { finish(pane, 'transfer', body, 'Conversation ' + pane.session + ' transférée.'); });
   }
 
   /* ---------- counts, title, clock ---------- */
@@ -898,7 +1200,12 @@
     $('logout').addEventListener('click', logout);
     $('retry-now').addEventListener('click', pollNow);
     $('presence').addEventListener('change', choosePresence);
-    window.addEventListener('online', pollNow);
+    $('sound').addEventListener('change', soundChanged);
+    $('notify-ask').addEventListener('click', askNotify);
+    document.addEventListener('pointerdown', wakeAudio);
+    document.addEventListener('keydown', wakeAudio);
+    window.matchMedia(WIDE).addListener(function () { if (st) drawShown(); });
+    loadSoundChoice();
     window.addEventListener('offline', dropped);
     setInterval(tick, TICK_MS);
     api('GET', '/api/agent/me').then(function (r) {
