@@ -37,13 +37,37 @@ export const STEP_MS = 20000;     // how long one expected change may take (CI m
 
 const tests = [];
 export function test(name, fn) { tests.push({ name, fn }); }
+// Tests that mostly wait on the network and share nothing (one flow per
+// language): consecutive ones run AT_ONCE at a time, each reported alone.
+export function together(name, fn) { tests.push({ name, fn, together: true }); }
+const AT_ONCE = 4;
 export function check(cond, msg) { if (!cond) throw new Error(msg); }
 
 export let browser;   // set by runTests() before the first test
 
+// Runs `t` in at most TEST_TIMEOUT_MS; prints its line; true if it passed.
+let counted = 0;
+async function runOne(t) {
+  const started = Date.now();
+  let timer;
+  try {
+    await Promise.race([
+      t.fn(),
+      new Promise((_, ko) => { timer = setTimeout(() => ko(new Error('timed out')), TEST_TIMEOUT_MS); }),
+    ]);
+    console.log(`ok ${++counted} - ${t.name} (${Date.now() - started} ms)`);
+    return true;
+  } catch (e) {
+    console.log(`not ok ${++counted} - ${t.name}\n  # ${String(e && e.message || e).split('\n').join('\n  # ')}`);
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 // Launches chromium, runs the tests (those named with ABRI_TEST_ONLY), each
-// in at most TEST_TIMEOUT_MS, closing its contexts after it; prints one line
-// per test and "N passed, N failed", and exits 1 on a failure.
+// in at most TEST_TIMEOUT_MS, closing their contexts after them; prints one
+// line per test and "N passed, N failed", and exits 1 on a failure.
 // `setUp` runs before the browser starts, `tearDown` after it closed.
 export async function runTests({ setUp = async () => {}, tearDown = async () => {} } = {}) {
   try {
@@ -55,28 +79,21 @@ export async function runTests({ setUp = async () => {}, tearDown = async () => 
       args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
         '--disable-sync', '--no-first-run', '--disable-quic'],
     });
+    const chosen = tests.filter((x) => x.name.includes(ONLY));
     let passed = 0;
-    let failed = 0;
-    for (const t of tests.filter((x) => x.name.includes(ONLY))) {
-      const started = Date.now();
-      try {
-        let timer;
-        await Promise.race([
-          t.fn(),
-          new Promise((_, ko) => { timer = setTimeout(() => ko(new Error('timed out')), TEST_TIMEOUT_MS); }),
-        ]).finally(() => clearTimeout(timer));
-        passed += 1;
-        console.log(`ok ${passed + failed} - ${t.name} (${Date.now() - started} ms)`);
-      } catch (e) {
-        failed += 1;
-        console.log(`not ok ${passed + failed} - ${t.name}\n  # ${String(e && e.message || e).split('\n').join('\n  # ')}`);
-      }
+    while (chosen.length) {
+      const batch = [chosen.shift()];
+      while (batch[0].together && chosen.length && chosen[0].together) batch.push(chosen.shift());
+      const lanes = Array.from({ length: Math.min(AT_ONCE, batch.length) }, async () => {
+        for (let t = batch.shift(); t; t = batch.shift()) if (await runOne(t)) passed += 1;
+      });
+      await Promise.all(lanes);
       for (const c of browser.contexts()) await c.close().catch(() => {});
     }
     await browser.close();
     await tearDown();
-    console.log(`${passed} passed, ${failed} failed`);
-    process.exit(failed ? 1 : 0);
+    console.log(`${passed} passed, ${counted - passed} failed`);
+    process.exit(counted - passed ? 1 : 0);
   } catch (e) {
     console.error(e);
     console.log('0 passed, 1 failed');
