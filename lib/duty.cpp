@@ -13,10 +13,12 @@ namespace abri::duty {
 namespace {
 
 // ?1 unit, ?2 now - kOnDutyWithin, ?3 now.
+// The names colleagues see (lib/agents.hpp) of the unit's operators on duty.
 constexpr const char* kOnDuty =
-    "SELECT EXISTS (SELECT 1 FROM agent_units au JOIN agents a ON a.id = au.agent_id "
+    "SELECT coalesce(nullif(a.display_name, ''), a.username) AS name "
+    "FROM agent_units au JOIN agents a ON a.id = au.agent_id "
     "WHERE au.unit_id = ?1 AND a.disabled = 0 AND a.away_at = 0 AND a.last_poll > ?2 "
-    "AND EXISTS (SELECT 1 FROM agent_logins l WHERE l.agent_id = a.id AND l.expires_at > ?3))";
+    "AND EXISTS (SELECT 1 FROM agent_logins l WHERE l.agent_id = a.id AND l.expires_at > ?3) ORDER BY name";
 constexpr const char* kFallback = "SELECT coalesce(fallback_id, 0) FROM units WHERE id = ?";
 constexpr const char* kLastPoll = "SELECT last_poll, away_at FROM agents WHERE id = ?";
 constexpr const char* kRecordPoll = "UPDATE agents SET last_poll = ?2 WHERE id = ?1";
@@ -94,7 +96,14 @@ void escalate(store::Db& db, const Step& step, std::int64_t now) {
 
 bool on_duty(store::Db& db, std::int64_t unit_id, std::int64_t now) {
     store::Query query(db, kOnDuty, unit_id, now - limits::kOnDutyWithin, now);
-    return query.next() && query.integer(0) != 0;
+    return query.next();
+}
+
+std::vector<std::string> on_duty_names(store::Db& db, std::int64_t unit_id, std::int64_t now) {
+    std::vector<std::string> names;
+    store::Query query(db, kOnDuty, unit_id, now - limits::kOnDutyWithin, now);
+    while (query.next()) names.push_back(query.text(0));
+    return names;
 }
 
 routing::Unit first_on_duty(store::Db& db, const routing::Unit& unit, std::int64_t now) {

@@ -12,6 +12,7 @@
 #include "store.hpp"
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace abri::duty {
@@ -25,6 +26,8 @@ struct Settings {
 
 // Reader or writer.
 bool on_duty(store::Db& db, std::int64_t unit_id, std::int64_t now);
+// Who is on duty in the unit now, by the names colleagues see. Reader.
+std::vector<std::string> on_duty_names(store::Db& db, std::int64_t unit_id, std::int64_t now);
 // `unit` when on duty, else the first unit on duty along its fallback
 // chain, else `unit` itself (a message waits best where it belongs).
 routing::Unit first_on_duty(store::Db& db, const routing::Unit& unit, std::int64_t now);

@@ -131,7 +131,7 @@ void read_duty(store::Db& db, Snapshot& snapshot, std::int64_t agent_id, std::in
         store::Query query(db, kUnits, agent_id);
         while (query.next()) units.emplace_back(query.integer(0), query.text(1));
     }
-    for (auto& [id, code] : units) snapshot.units.push_back({std::move(code), duty::on_duty(db, id, now)});
+    for (auto& [id, code] : units) snapshot.units.push_back({std::move(code), duty::on_duty_names(db, id, now)});
     snapshot.away = duty::is_away(db, agent_id);
     store::Query erased(db, kErased, agent_id, now - limits::kErasedKeptSeconds);
     while (erased.next()) snapshot.erased.push_back(erased.text(0));
@@ -225,7 +225,7 @@ nlohmann::json to_json(const Snapshot& snapshot, std::int64_t now) {
         messages.push_back(std::move(message));
     }
     auto units = nlohmann::json::array();
-    for (const auto& u : snapshot.units) units.push_back({{"code", u.code}, {"on_duty", u.on_duty}});
+    for (const auto& u : snapshot.units) units.push_back({{"code", u.code}, {"on_duty", !u.on_duty.empty()}, {"on_duty_names", u.on_duty}});
     nlohmann::json out = {{"cursor", snapshot.cursor},
                           {"presence", snapshot.away ? "away" : "available"},
                           {"units", units},

@@ -51,7 +51,7 @@ struct Message {
 
 struct UnitDuty {
     std::string code;
-    bool on_duty;
+    std::vector<std::string> on_duty;  // who is on duty now, by the names colleagues see
     bool operator==(const UnitDuty&) const = default;
 };
 
