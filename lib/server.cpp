@@ -234,7 +234,7 @@ void harden_process() {
 }
 
 // SIGTERM and SIGINT are blocked in every thread, then taken by one
-// (wait_for_stop): libfcgi would otherwise swallow SIGTERM while accept()
+// (stop_on_signal): libfcgi would otherwise swallow SIGTERM while accept()
 // blocks (FIELD-NOTES). Called before any thread starts, so that all
 // inherit the mask. A client gone away is an EPIPE, not a signal.
 sigset_t route_stop_signals() {
