@@ -40,7 +40,13 @@ def connections(process_id):
     """The sockets a program holds: its listening one, and one per request
     it holds from nginx (queued, running or parked)."""
     fds = "/proc/%d/fd" % process_id
-    return sum(1 for fd in os.listdir(fds) if os.readlink(os.path.join(fds, fd)).startswith("socket:"))
+    count = 0
+    for fd in os.listdir(fds):
+        try:
+            count += os.readlink(os.path.join(fds, fd)).startswith("socket:")
+        except FileNotFoundError:
+            pass  # closed meanwhile
+    return count
 
 
 def threads(process_id):
