@@ -41,8 +41,6 @@ using namespace abri;
 
 namespace {
 
-using Args = std::vector<std::string>;
-
 const char* const kUsage =
     "usage: abrictl [--db PATH] COMMAND\n"
     "  init                                       create or migrate the database\n"
@@ -73,37 +71,65 @@ struct UsageError : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-// Takes "--NAME VALUE" pairs out of `args`; returns every VALUE of NAME.
-std::vector<std::string> take_option(Args& args, const std::string& name) {
-    std::vector<std::string> values;
-    for (std::size_t i = 0; i < args.size();) {
-        if (args[i] == name) {
-            if (i + 1 >= args.size()) throw UsageError(name + " needs a value");
-            values.push_back(args[i + 1]);
-            args.erase(args.begin() + static_cast<long>(i), args.begin() + static_cast<long>(i) + 2);
-        } else {
-            ++i;
+// Every option of every command, read at once by getopt_long; each command
+// then says which it takes (Args::only).
+constexpr Option kOptions[] = {{"db", true},      {"name", true},  {"kind", true}, {"unit", true},
+                               {"display", true}, {"title", true}, {"json", false}, {"help", false}};
+
+// A command line once read: the words (the command, then its operands)
+// and each option's values, in order.
+struct Args {
+    std::vector<std::string> words;
+    std::map<std::string, std::vector<std::string>, std::less<>> options;
+
+    // The operands after the command and its subcommand word.
+    const std::string& operator[](std::size_t i) const { return words.at(i); }
+    std::size_t size() const { return words.size(); }
+    bool has(std::string_view name) const { return options.find(name) != options.end(); }
+
+    // Refuses an option the command does not take.
+    void only(std::initializer_list<std::string_view> taken) const {
+        for (const auto& [name, values] : options) {
+            if (std::find(taken.begin(), taken.end(), name) == taken.end()) {
+                throw UsageError("--" + name + " does not go with this command");
+            }
         }
     }
-    return values;
+    std::vector<std::string> all(const std::string& name) const {
+        const auto found = options.find(name);
+        return found == options.end() ? std::vector<std::string>{} : found->second;
+    }
+    std::string one(const std::string& name) const {
+        const auto values = all(name);
+        if (values.size() != 1) throw UsageError("--" + name + " is needed once");
+        return values.front();
+    }
+};
+
+// Reads the command line into `args`, and --db into `config`.
+Args read_command_line(int argc, char** argv, Config& config) {
+    Args args;
+    try {
+        args.words = parse_command_line(argc, argv, kOptions, [&](std::string_view name, const char* value) {
+            if (name == "db") {
+                config.db_path = value;
+            } else {
+                args.options[std::string(name)].push_back(value ? value : "");
+            }
+        });
+    } catch (const std::invalid_argument& e) {
+        throw UsageError(e.what());
+    }
+    return args;
 }
 
-std::string one_option(Args& args, const std::string& name) {
-    const auto values = take_option(args, name);
-    if (values.size() != 1) throw UsageError(name + " is needed once");
-    return values.front();
+[[noreturn]] void refuse(const std::string& command, const Args& args) {
+    if (args.size() == 0) throw UsageError(command + " needs a subcommand");
+    throw UsageError("unknown " + command + " command '" + args[0] + "', or wrong arguments for it");
 }
 
 void expect_count(const Args& args, std::size_t count) {
     if (args.size() != count) throw UsageError("wrong number of arguments");
-}
-
-// Takes "--NAME" out of `args`; whether it was there.
-bool take_flag(Args& args, const std::string& name) {
-    const auto found = std::find(args.begin(), args.end(), name);
-    if (found == args.end()) return false;
-    args.erase(found);
-    return true;
 }
 
 // A list for people: columns padded to their widest cell (in bytes: unit
@@ -140,9 +166,8 @@ std::int64_t now_seconds() { return static_cast<std::int64_t>(std::time(nullptr)
 // Every command but init needs the database to exist already: a wrong or
 // unset path stops here, before SQLite would create an empty file there.
 std::unique_ptr<store::Db> open_current(const Config& config) {
-    const store::Options options{config.db_path, config.synchronous_full};
-    store::require_current_database(options);
-    return std::make_unique<store::Db>(options);
+    store::require_current_database(config.database());
+    return std::make_unique<store::Db>(config.database());
 }
 
 void write(const Config& config, const std::function<void(store::Db&)>& change) {
@@ -153,10 +178,11 @@ void write(const Config& config, const std::function<void(store::Db&)>& change) 
     transaction.commit();
 }
 
-int init(const Config& config, Args& args) {
+int init(const Config& config, const Args& args) {
+    args.only({});
     expect_count(args, 0);
     umask(0077);  // the database and its -wal/-shm: readable by the service only
-    store::Db db({config.db_path, config.synchronous_full});
+    store::Db db(config.database());
     const int from = store::migrate(db);
     {
         store::WriteTransaction transaction(db);
@@ -174,9 +200,10 @@ int init(const Config& config, Args& args) {
     return 0;
 }
 
-int unit(const Config& config, Args& args) {
-    const bool json = take_flag(args, "--json");
+int unit(const Config& config, const Args& args) {
     if (args.size() == 1 && args[0] == "list") {
+        args.only({"json"});
+        const bool json = args.has("json");
         auto db = open_current(config);
         const auto units = routing::list_units(*db);
         if (json) {
@@ -196,17 +223,20 @@ int unit(const Config& config, Args& args) {
         return 0;
     }
     if (args.size() == 2 && args[0] == "remove") {
+        args.only({});
         write(config, [&](store::Db& db) { routing::remove_unit(db, args[1]); });
         std::cout << "unit " << args[1] << " removed, with its canned replies\n";
         return 0;
     }
-    if (args.size() == 4 && args[0] == "rename") {
-        const std::string name = one_option(args, "--name");
+    if (args.size() == 2 && args[0] == "rename") {
+        args.only({"name"});
+        const std::string name = args.one("name");
         write(config, [&](store::Db& db) { routing::rename_unit(db, args[1], name); });
         std::cout << "unit " << args[1] << " is now called: " << name << "\n";
         return 0;
     }
     if (args.size() == 3 && args[0] == "fallback") {
+        args.only({});
         write(config, [&](store::Db& db) { routing::set_fallback(db, args[1], args[2]); });
         if (args[2] == "none") {
             std::cout << "unit " << args[1] << " has no fallback now\n";
@@ -215,18 +245,20 @@ int unit(const Config& config, Args& args) {
         }
         return 0;
     }
-    const std::string name = one_option(args, "--name");
-    const std::string kind = one_option(args, "--kind");
+    if (args.size() == 0 || args[0] != "add") refuse("unit", args);
+    args.only({"name", "kind"});
+    const std::string name = args.one("name");
+    const std::string kind = args.one("kind");
     expect_count(args, 2);
-    if (args[0] != "add") throw UsageError("unknown unit command '" + args[0] + "'");
     write(config, [&](store::Db& db) { routing::add_unit(db, args[1], name, kind); });
     std::cout << "unit " << args[1] << " added: " << name << " (" << kind << ")\n";
     return 0;
 }
 
-int route(const Config& config, Args& args) {
-    const bool json = take_flag(args, "--json");
+int route(const Config& config, const Args& args) {
     if (args.size() == 1 && args[0] == "list") {
+        args.only({"json"});
+        const bool json = args.has("json");
         auto db = open_current(config);
         auto out = nlohmann::json::array();
         std::vector<Row> rows;
@@ -242,6 +274,7 @@ int route(const Config& config, Args& args) {
         }
         return 0;
     }
+    args.only({});
     if (args.size() == 2 && args[0] == "remove") {
         write(config, [&](store::Db& db) { routing::remove_route(db, args[1] == "default" ? "*" : args[1]); });
         std::cout << "route " << args[1] << " removed\n";
@@ -252,8 +285,8 @@ int route(const Config& config, Args& args) {
         std::cout << "every postcode without a route now goes to " << args[1] << "\n";
         return 0;
     }
+    if (args.size() == 0 || args[0] != "add") refuse("route", args);
     expect_count(args, 3);
-    if (args[0] != "add") throw UsageError("unknown route command '" + args[0] + "'");
     write(config, [&](store::Db& db) { routing::set_route(db, args[1], args[2]); });
     std::cout << "route " << args[1] << " -> " << args[2] << "\n";
     return 0;
@@ -292,21 +325,23 @@ void print_agents(const Config& config, bool json) {
     print_table({"USERNAME", "STATUS", "UNITS", "DISPLAY"}, rows);
 }
 
-int agent(const Config& config, Args& args) {
-    const bool json = take_flag(args, "--json");
+int agent(const Config& config, const Args& args) {
     if (args.size() == 1 && args[0] == "list") {
-        print_agents(config, json);
+        args.only({"json"});
+        print_agents(config, args.has("json"));
         return 0;
     }
     if (args.size() == 2 && args[0] == "remove") {
+        args.only({});
         int released = 0;
         write(config, [&](store::Db& db) { released = agents::remove(db, args[1], now_seconds()); });
         std::cout << "operator " << args[1] << " removed; " << released
                   << " conversation(s) back in their unit's queue\n";
         return 0;
     }
-    if (args.size() == 4 && args[0] == "rename") {
-        const std::string display = one_option(args, "--display");
+    if (args.size() == 2 && args[0] == "rename") {
+        args.only({"display"});
+        const std::string display = args.one("display");
         write(config, [&](store::Db& db) { agents::rename(db, args[1], display); });
         if (display.empty()) {
             std::cout << "operator " << args[1] << " has no display name now\n";
@@ -316,6 +351,7 @@ int agent(const Config& config, Args& args) {
         return 0;
     }
     if (args.size() == 2 && args[0] == "disable") {
+        args.only({});
         int released = 0;
         write(config, [&](store::Db& db) { released = agents::disable(db, args[1], now_seconds()); });
         std::cout << "operator " << args[1] << " disabled and logged out; " << released
@@ -323,21 +359,24 @@ int agent(const Config& config, Args& args) {
         return 0;
     }
     if (args.size() == 2 && args[0] == "enable") {
+        args.only({});
         write(config, [&](store::Db& db) { agents::enable(db, args[1]); });
         std::cout << "operator " << args[1] << " enabled\n";
         return 0;
     }
     if (args.size() == 2 && args[0] == "passwd") {
+        args.only({});
         const std::string hash = read_password();
         write(config, [&](store::Db& db) { agents::set_password(db, args[1], hash); });
         std::cout << "operator " << args[1] << ": new password set, every login ended\n";
         return 0;
     }
-    const auto units = take_option(args, "--unit");
-    const auto display = take_option(args, "--display");
+    if (args.size() == 0 || args[0] != "add") refuse("agent", args);
+    args.only({"unit", "display"});
+    const auto units = args.all("unit");
+    const auto display = args.all("display");
     if (display.size() > 1) throw UsageError("--display is given once at most");
     expect_count(args, 2);
-    if (args[0] != "add") throw UsageError("unknown agent command '" + args[0] + "'");
     if (units.empty()) throw UsageError("agent add needs at least one --unit CODE");
     const std::string hash = read_password();
     write(config, [&](store::Db& db) { agents::add(db, args[1], hash, units, display.empty() ? "" : display[0]); });
@@ -358,9 +397,10 @@ std::string read_reply_text() {
     return text;
 }
 
-int reply(const Config& config, Args& args) {
-    const bool json = take_flag(args, "--json");
+int reply(const Config& config, const Args& args) {
     if ((args.size() == 1 || args.size() == 2) && args[0] == "list") {
+        args.only({"json"});
+        const bool json = args.has("json");
         auto db = open_current(config);
         const auto list = replies::list(*db, args.size() == 2 ? std::optional(args[1]) : std::nullopt);
         if (json) {
@@ -381,6 +421,7 @@ int reply(const Config& config, Args& args) {
         return 0;
     }
     if (args.size() == 2 && args[0] == "remove") {
+        args.only({});
         std::int64_t id = 0;
         try {
             std::size_t used = 0;
@@ -393,9 +434,10 @@ int reply(const Config& config, Args& args) {
         std::cout << "reply " << id << " removed\n";
         return 0;
     }
-    const std::string title = one_option(args, "--title");
+    if (args.size() == 0 || args[0] != "add") refuse("reply", args);
+    args.only({"title"});
+    const std::string title = args.one("title");
     expect_count(args, 2);
-    if (args[0] != "add") throw UsageError("unknown reply command '" + args[0] + "'");
     const std::string text = read_reply_text();
     std::int64_t id = 0;
     write(config, [&](store::Db& db) { id = replies::add(db, args[1], title, text); });
@@ -403,8 +445,9 @@ int reply(const Config& config, Args& args) {
     return 0;
 }
 
-int print_stats(const Config& config, Args& args) {
-    const bool json = take_flag(args, "--json");
+int print_stats(const Config& config, const Args& args) {
+    args.only({"json"});
+    const bool json = args.has("json");
     expect_count(args, 0);
     auto db = open_current(config);
     const auto counts = stats::read(*db, now_seconds(), {config.idle_ttl, config.max_ttl});
@@ -446,7 +489,8 @@ int print_stats(const Config& config, Args& args) {
     return 0;
 }
 
-int print_metrics(const Config& config, Args& args) {
+int print_metrics(const Config& config, const Args& args) {
+    args.only({});
     expect_count(args, 0);
     auto db = open_current(config);
     std::cout << stats::metrics(*db, now_seconds(), {config.idle_ttl, config.max_ttl});
@@ -456,19 +500,19 @@ int print_metrics(const Config& config, Args& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    Args args(argv + 1, argv + argc);
     try {
-        const Config config = Config::load(args);
-        if (args.empty() || args[0] == "--help" || args[0] == "help") {
+        Config config = Config::from_environment();
+        Args args = read_command_line(argc, argv, config);
+        if (args.words.empty() || args.has("help") || args[0] == "help") {
             std::cout << kUsage;
-            return args.empty() ? 2 : 0;
+            return args.words.empty() && !args.has("help") ? 2 : 0;
         }
-        const std::map<std::string, std::function<int(const Config&, Args&)>> commands = {
+        const std::map<std::string, std::function<int(const Config&, const Args&)>> commands = {
             {"init", init},   {"unit", unit},         {"route", route},          {"agent", agent},
             {"reply", reply}, {"stats", print_stats}, {"metrics", print_metrics}};
         const auto command = commands.find(args[0]);
         if (command == commands.end()) throw UsageError("unknown command '" + args[0] + "'");
-        args.erase(args.begin());
+        args.words.erase(args.words.begin());
         return command->second(config, args);
     } catch (const UsageError& e) {
         std::cerr << "abrictl: " << e.what() << "\n" << kUsage;

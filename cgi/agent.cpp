@@ -24,6 +24,7 @@
 #include "../lib/desk.hpp"
 #include "../lib/duty.hpp"
 #include "../lib/errors.hpp"
+#include "../lib/fields.hpp"
 #include "../lib/input.hpp"
 #include "../lib/limits.hpp"
 #include "../lib/messages.hpp"
@@ -37,32 +38,6 @@
 using namespace abri;
 
 namespace {
-
-constexpr input::Field kLoginFields[] = {
-    {"username", input::Kind::String, true, limits::kMaxUsernameBytes, "invalid_credentials"},
-    {"password", input::Kind::String, true, limits::kMaxPasswordBytes, "invalid_credentials"},
-};
-constexpr input::QueryKey kEventKeys[] = {
-    {"after", 0, limits::kMaxId, "invalid_after"},
-    {"wait", 0, limits::kMaxWaitSeconds, "invalid_wait"},
-};
-constexpr input::Field kReplyFields[] = {
-    {"text", input::Kind::String, true, limits::kMaxBodyBytes, "invalid_text"},
-    {"client_id", input::Kind::String, false, limits::kMaxClientIdBytes, "invalid_client_id"},
-};
-constexpr input::Field kPresenceFields[] = {
-    {"status", input::Kind::String, true, limits::kMaxWordBytes, "invalid_status"},
-};
-constexpr input::Field kTransferFields[] = {
-    {"unit", input::Kind::String, true, limits::kMaxUnitCodeBytes, "unknown_unit"},
-    {"note", input::Kind::String, false, limits::kMaxBodyBytes, "invalid_text"},
-};
-constexpr input::Field kNoteFields[] = {
-    {"text", input::Kind::String, true, limits::kMaxBodyBytes, "invalid_text"},
-};
-constexpr input::QueryKey kExportKeys[] = {
-    {"tz_offset", limits::kMinTzOffsetMinutes, limits::kMaxTzOffsetMinutes, "invalid_tz_offset"},
-};
 
 auth::Gate& gate() {
     static auth::Gate instance;
@@ -90,7 +65,7 @@ auth::Agent require_writer(app::App& app, const http::Request& request, std::int
 // invalid_credentials; 413; 415; 429 too_many_attempts; 503.
 http::Response login(app::App& app, const http::Request& request) {
     input::parse_query(request.query, {});
-    const auto body = input::parse_body(request, kLoginFields);
+    const auto body = input::parse_body(request, fields::kLogin);
     const auto now = server::now();
     const auto done =
         gate().login(app.writer, {body.text("username"), body.text("password"), auth::device_of(request)}, now);
@@ -135,7 +110,7 @@ http::Response units(app::App& app, const http::Request& request) {
 // end of `wait`. 400 invalid_after, invalid_wait, invalid_query; 401
 // login_required (also when the login ends while parked).
 server::Outcome events(app::App& app, const http::Request& request) {
-    const auto query = input::parse_query(request.query, kEventKeys);
+    const auto query = input::parse_query(request.query, fields::kPoll);
     std::optional<std::int64_t> after;
     if (query.count("after")) after = query.at("after");
     const int wait = query.count("wait") ? static_cast<int>(query.at("wait")) : limits::kDefaultWaitSeconds;
@@ -199,7 +174,7 @@ http::Response claim(app::App& app, const http::Request& request, const std::str
 // 404; 409 not_claimed, session_ended; 413; 415.
 http::Response reply(app::App& app, const http::Request& request, const std::string& session) {
     input::parse_query(request.query, {});
-    const auto body = input::parse_body(request, kReplyFields);
+    const auto body = input::parse_body(request, fields::kSend);
     const std::string text = body.text("text");
     messages::validate_text(text);
     const auto now = server::now();
@@ -225,7 +200,7 @@ http::Response release(app::App& app, const http::Request& request, const std::s
 // 200; 400 invalid_status, invalid_body; 401; 403 invalid_csrf; 413; 415.
 http::Response presence(app::App& app, const http::Request& request) {
     input::parse_query(request.query, {});
-    const auto body = input::parse_body(request, kPresenceFields);
+    const auto body = input::parse_body(request, fields::kPresence);
     const std::string status = body.text("status");
     if (status != "available" && status != "away") {
         throw http::Error{400, "invalid_status", "La présence est « available » ou « away »."};
@@ -243,7 +218,7 @@ http::Response presence(app::App& app, const http::Request& request) {
 // invalid_csrf, not_yours; 404; 409 session_ended; 413; 415.
 http::Response transfer(app::App& app, const http::Request& request, const std::string& session) {
     input::parse_query(request.query, {});
-    const auto body = input::parse_body(request, kTransferFields);
+    const auto body = input::parse_body(request, fields::kTransfer);
     const std::string unit = body.text("unit");
     const auto note = body.has("note") ? std::optional(body.text("note")) : std::nullopt;
     if (note) messages::validate_text(*note);
@@ -266,7 +241,7 @@ http::Response close(app::App& app, const http::Request& request, const std::str
 
 // 200 text/plain; 400 invalid_tz_offset, invalid_query; 401; 403 not_yours; 404.
 http::Response export_text(app::App& app, const http::Request& request, const std::string& session) {
-    const auto query = input::parse_query(request.query, kExportKeys);
+    const auto query = input::parse_query(request.query, fields::kExport);
     const int tz_offset = query.count("tz_offset") ? static_cast<int>(query.at("tz_offset")) : 0;
     const auto now = server::now();
     auto& db = app.reader();
@@ -285,7 +260,7 @@ http::Response export_text(app::App& app, const http::Request& request, const st
 // a colleague, before or after a claim) writes notes on it.
 http::Response note(app::App& app, const http::Request& request, const std::string& session) {
     input::parse_query(request.query, {});
-    const auto body = input::parse_body(request, kNoteFields);
+    const auto body = input::parse_body(request, fields::kNote);
     const std::string text = body.text("text");
     messages::validate_text(text);
     const auto now = server::now();

@@ -13,6 +13,7 @@
 #include "../lib/app.hpp"
 #include "../lib/duty.hpp"
 #include "../lib/errors.hpp"
+#include "../lib/fields.hpp"
 #include "../lib/input.hpp"
 #include "../lib/limits.hpp"
 #include "../lib/messages.hpp"
@@ -25,19 +26,6 @@
 using namespace abri;
 
 namespace {
-
-constexpr input::QueryKey kPollKeys[] = {
-    {"after", 0, limits::kMaxId, "invalid_after"},
-    {"wait", 0, limits::kMaxWaitSeconds, "invalid_wait"},
-    {"typing", 0, 1, "invalid_typing"},
-};
-constexpr input::Field kSendFields[] = {
-    {"text", input::Kind::String, true, limits::kMaxBodyBytes, "invalid_text"},
-    {"client_id", input::Kind::String, false, limits::kMaxClientIdBytes, "invalid_client_id"},
-};
-constexpr input::Field kLeaveFields[] = {
-    {"quick", input::Kind::Bool, false, 0, "invalid_body"},
-};
 
 // The team's "typing" as the page shows it: in an active conversation only.
 bool team_typing(store::Db& db, const visitor::Session& session, std::int64_t now) {
@@ -77,7 +65,7 @@ void keep_alive(app::App& app, const visitor::Session& session, std::int64_t now
 // message or a new typing signal or the end of `wait`; 400 invalid_after,
 // invalid_wait, invalid_typing, invalid_query; 401 session_expired.
 server::Outcome poll(app::App& app, const http::Request& request) {
-    const auto query = input::parse_query(request.query, kPollKeys);
+    const auto query = input::parse_query(request.query, fields::kPoll);
     const std::int64_t after = query.count("after") ? query.at("after") : 0;
     const int wait = query.count("wait") ? static_cast<int>(query.at("wait")) : limits::kDefaultWaitSeconds;
     const auto now = server::now();
@@ -119,7 +107,7 @@ server::Outcome poll(app::App& app, const http::Request& request) {
 // before answers the first send again and stores nothing.
 http::Response send(app::App& app, const http::Request& request) {
     input::parse_query(request.query, {});
-    const auto body = input::parse_body(request, kSendFields);
+    const auto body = input::parse_body(request, fields::kSend);
     const std::string text = body.text("text");
     messages::validate_text(text);
     const auto client_id = messages::client_id_of(body);
@@ -166,7 +154,7 @@ http::Response visitor_typing(app::App& app, const http::Request& request) {
 // 204; 400 invalid_body; 401 session_expired.
 http::Response leave(app::App& app, const http::Request& request) {
     input::parse_query(request.query, {});
-    const auto body = input::parse_body(request, kLeaveFields, true);
+    const auto body = input::parse_body(request, fields::kLeave, true);
     const bool quick = body.flag("quick").value_or(false);
     const auto now = server::now();
     app.writer.run([&](store::Db& db) {

@@ -9,6 +9,7 @@
 #include "../lib/app.hpp"
 #include "../lib/duty.hpp"
 #include "../lib/errors.hpp"
+#include "../lib/fields.hpp"
 #include "../lib/input.hpp"
 #include "../lib/route.hpp"
 #include "../lib/limits.hpp"
@@ -20,14 +21,6 @@
 using namespace abri;
 
 namespace {
-
-constexpr input::Field kOpenFields[] = {
-    {"postcode", input::Kind::String, true, limits::kMaxWordBytes, "invalid_postcode"},
-    {"role", input::Kind::String, true, limits::kMaxWordBytes, "invalid_role"},
-    {"lang", input::Kind::String, false, limits::kMaxWordBytes, "invalid_lang"},
-    {"work_challenge", input::Kind::String, false, limits::kWorkChallengeChars, "invalid_work"},
-    {"work_nonce", input::Kind::String, false, limits::kMaxWorkNonceBytes, "invalid_work"},
-};
 
 // This process's gate: the session program is the only creator of sessions.
 work::Gate& gate(const app::App& app) {
@@ -64,7 +57,7 @@ void require_postcode(const std::string& postcode) {
 // database is busy or new sessions are past the ceiling.
 http::Response open_session(app::App& app, const http::Request& request) {
     input::parse_query(request.query, {});
-    const auto body = input::parse_body(request, kOpenFields);
+    const auto body = input::parse_body(request, fields::kOpenSession);
     const std::string postcode = body.text("postcode");
     const std::string role = body.text("role");
     const std::string lang = body.has("lang") ? body.text("lang") : "fr";

@@ -51,7 +51,7 @@ ABRI_TLS_KEY     ?= /etc/ssl/private/ssl-cert-snakeoil.key
 # The programs `make` built ($(BIN) of the top-level Makefile: bin/, or
 # bin/san/ with SANITIZE=1).
 abri_bin := $(or $(BIN),bin)
-ABRI_INSTALL_PROGRAMS := $(abri_bin)/session $(abri_bin)/messages $(abri_bin)/agent $(abri_bin)/purge
+ABRI_INSTALL_PROGRAMS := $(abri_bin)/session $(abri_bin)/messages $(abri_bin)/agent $(abri_bin)/admin $(abri_bin)/purge
 
 # Turns a template into the installed file, with the real paths.
 abri_subst = sed \

@@ -30,15 +30,11 @@ bool App::sweep_duty(std::int64_t now) {
 }
 
 int main(int argc, char** argv, const std::string& program, const Dispatch& dispatch) {
-    std::vector<std::string> args(argv + 1, argv + argc);
     try {
-        const Config config = Config::load(args);
-        if (!args.empty()) {
-            throw std::runtime_error("unknown argument '" + args.front() + "' (accepted: --db PATH, --socket PATH)");
-        }
+        const Config config = Config::load(argc, argv, true);
         std::unique_ptr<App> app;
         return server::serve(program, config, [&]() -> server::Handler {
-            const store::Options db{config.db_path, config.synchronous_full};
+            const store::Options db = config.database();
             const duty::Settings duty{config.agent_gone_after, config.escalate_after, config.idle_ttl, config.max_ttl};
             app.reset(new App{config, db, {config.idle_ttl, config.max_ttl}, duty, store::Writer(db),
                               retention::Scrubber(db)});

@@ -51,6 +51,15 @@ nlohmann::json parse_bounded(const std::string& body) {
     }
 }
 
+void require_fields(const Body& body, std::span<const Field> spec) {
+    for (const auto& field : spec) {
+        if (field.required && !body.has(field.name)) {
+            throw http::Error{400, std::string(field.error),
+                              "Le champ « " + std::string(field.name) + " » est manquant."};
+        }
+    }
+}
+
 }  // namespace
 
 std::string Body::text(std::string_view name) const {
@@ -71,7 +80,10 @@ Body parse_body(const http::Request& request, std::span<const Field> spec, bool 
         throw http::Error{413, "body_too_large", "Le contenu envoyé est trop long."};
     }
     Body result;
-    if (request.body.empty() && empty_ok) return result;
+    if (request.body.empty() && empty_ok) {
+        require_fields(result, spec);  // an absent body counts as {}: a required field is still missing
+        return result;
+    }
     if (!is_json_content_type(request.content_type)) {
         throw http::Error{415, "unsupported_media_type", "Le contenu doit être envoyé au format JSON."};
     }
@@ -90,12 +102,7 @@ Body parse_body(const http::Request& request, std::span<const Field> spec, bool 
         }
         result.fields.emplace(name, value);
     }
-    for (const auto& field : spec) {
-        if (field.required && !result.has(field.name)) {
-            throw http::Error{400, std::string(field.error),
-                              "Le champ « " + std::string(field.name) + " » est manquant."};
-        }
-    }
+    require_fields(result, spec);
     return result;
 }
 

@@ -32,10 +32,10 @@ inline constexpr int kConnectedWithin = 60;                 // "visitor connecte
 // Workers per program at most (ABRI_THREADS), started as requests need
 // them. A send holds its worker until its group commit, so this bounds the
 // sends one fsync can carry: with 4, FULL sends were capped near 4 per
-// fsync (docs/performance.md). A worker idle for kWorkerIdleSeconds
+// fsync (docs/performance.md). A worker idle for ABRI_WORKER_IDLE seconds
 // leaves, with its read connection.
 inline constexpr int kDefaultThreads = 64;                  // ABRI_THREADS
-inline constexpr int kWorkerIdleSeconds = 5;
+inline constexpr int kDefaultWorkerIdle = 5;                // ABRI_WORKER_IDLE
 inline constexpr std::size_t kMaxParked = 20000;            // waiting long-polls per process
 inline constexpr std::size_t kMaxQueued = 4096;             // requests waiting for a worker
 inline constexpr int kBusyTimeoutMs = 5000;                 // SQLite busy handler

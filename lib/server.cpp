@@ -2,10 +2,10 @@
 #include "errors.hpp"
 #include "limits.hpp"
 #include "log.hpp"
+#include "pool.hpp"
 
 #include <fcgiapp.h>
 #include <fcntl.h>
-#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -16,41 +16,18 @@
 
 #include <atomic>
 #include <cerrno>
-#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
-#include <deque>
 #include <future>
 #include <iostream>
-#include <list>
-#include <mutex>
 #include <stdexcept>
 #include <string_view>
 #include <thread>
-#include <vector>
 
 namespace abri::server {
 
 namespace {
-
-// Hands the memory a burst freed back to the system. Not with
-// AddressSanitizer: its allocator replaces glibc's, and glibc's malloc_trim
-// then walks an arena that was never set up (SEGV in mtrim, seen in
-// `make test SANITIZE=1`).
-void trim_heap() {
-#if defined(__SANITIZE_ADDRESS__)
-    return;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-    return;
-#else
-    malloc_trim(0);
-#endif
-#else
-    malloc_trim(0);
-#endif
-}
 
 std::string bounded(const char* value) {
     if (value == nullptr) return {};
@@ -187,104 +164,6 @@ private:
     std::promise<void>& done_;
 };
 
-// The queue between the acceptor, the watcher and the workers, and the
-// workers themselves. A worker is started when a job finds none idle, up
-// to `max` (ABRI_THREADS): a send blocks its worker until its group commit,
-// so one commit (one fsync) carries at most as many sends as there are
-// workers. A worker idle for limits::kWorkerIdleSeconds leaves (one always
-// stays), closing its read connection and handing freed memory back to the
-// system, so that what a burst took returns.
-class Jobs {
-public:
-    using Run = std::function<void(longpoll::Job)>;
-    // Before the first push.
-    void start(Run run, int max_workers) {
-        run_ = std::move(run);
-        max_ = static_cast<std::size_t>(max_workers);
-    }
-    void push(longpoll::Job job) {
-        std::list<std::thread> finished;
-        {
-            std::lock_guard lock(mutex_);
-            queue_.push_back(std::move(job));
-            wake_or_start();
-            finished.swap(finished_);
-        }
-        for (auto& thread : finished) thread.join();
-    }
-    // A new request is refused when the workers are that far behind: the
-    // job comes back for a 503.
-    std::optional<longpoll::Job> try_push(longpoll::Job job) {
-        {
-            std::lock_guard lock(mutex_);
-            if (queue_.size() >= limits::kMaxQueued) return job;
-        }
-        push(std::move(job));
-        return std::nullopt;
-    }
-    // Runs what is queued, then waits for every worker to leave.
-    void close() {
-        std::unique_lock lock(mutex_);
-        closed_ = true;
-        ready_.notify_all();
-        gone_.wait(lock, [this] { return workers_ == 0; });
-        for (auto& thread : finished_) thread.join();
-        finished_.clear();
-    }
-
-private:
-    // A job was just queued; mutex_ held.
-    void wake_or_start() {
-        if (queue_.size() <= idle_ || workers_ >= max_) {
-            ready_.notify_one();
-            return;
-        }
-        ++workers_;
-        threads_.emplace_back();
-        const auto self = std::prev(threads_.end());
-        *self = std::thread([this, self] { work(self); });
-    }
-
-    void work(std::list<std::thread>::iterator self) {
-        std::unique_lock lock(mutex_);
-        for (;;) {
-            if (queue_.empty()) {
-                if (closed_) break;
-                ++idle_;
-                const bool woken = ready_.wait_for(lock, std::chrono::seconds(limits::kWorkerIdleSeconds),
-                                                   [this] { return closed_ || !queue_.empty(); });
-                --idle_;
-                if (!woken && workers_ > 1) break;
-                continue;
-            }
-            auto job = std::move(queue_.front());
-            queue_.pop_front();
-            lock.unlock();
-            run_(std::move(job));
-            lock.lock();
-        }
-        --workers_;
-        finished_.splice(finished_.end(), threads_, self);  // joined by the next push, or by close()
-        const bool last = workers_ == 0;
-        lock.unlock();
-        if (last) gone_.notify_all();
-        store::close_thread_db();
-        trim_heap();
-    }
-
-    Run run_;
-    std::size_t max_ = 1;
-    std::mutex mutex_;
-    std::condition_variable ready_;
-    std::condition_variable gone_;
-    std::deque<longpoll::Job> queue_;
-    std::size_t workers_ = 0;         // started and not yet left
-    std::size_t idle_ = 0;            // of which waiting for a job
-    std::list<std::thread> threads_;  // the workers'
-    std::list<std::thread> finished_; // of workers that left, to join
-    bool closed_ = false;
-};
-
 http::Response too_large() {
     return http::error_response(413, "body_too_large", "Le contenu envoyé est trop long.");
 }
@@ -340,6 +219,117 @@ int listen_on(const std::string& path) {
     return fd;
 }
 
+
+// The steps of serve(), in order. Each throws a start-up failure as a
+// std::runtime_error saying what went wrong.
+
+// No core dump, no ptrace by another process of the same user: the
+// memory holds chat text and tokens (libfcgi aborts on some crafted
+// records; the units also set LimitCORE=0). Files made are the service's.
+void harden_process() {
+    umask(0077);
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+        throw std::runtime_error(std::string("cannot turn core dumps off: ") + std::strerror(errno));
+    }
+}
+
+// SIGTERM and SIGINT are blocked in every thread, then taken by one
+// (stop_on_signal): libfcgi would otherwise swallow SIGTERM while accept()
+// blocks (FIELD-NOTES). Called before any thread starts, so that all
+// inherit the mask. A client gone away is an EPIPE, not a signal.
+sigset_t route_stop_signals() {
+    signal(SIGPIPE, SIG_IGN);
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+    return stop_signals;
+}
+
+// The listening socket: --socket PATH, else standard input (systemd's
+// socket units, spawn-fcgi), which FCGX_IsCGI() then tells from a CGI.
+int open_listener(const Config& config) {
+    if (FCGX_Init() != 0) throw std::runtime_error("libfcgi failed to initialise");
+    return config.socket_path.empty() ? 0 : listen_on(config.socket_path);
+}
+
+bool started_as_cgi(const Config& config) { return config.socket_path.empty() && FCGX_IsCGI(); }
+
+// What runs the requests: the handler, the parked polls and the workers.
+struct Service {
+    Handler handler;
+    std::unique_ptr<longpoll::Waiters> waiters;
+    pool::Jobs jobs;
+
+    Service(const Config& config, bool cgi)
+        : jobs([this](longpoll::Job job) { run_job(std::move(job), handler, *waiters); },
+               {cgi ? 1 : static_cast<std::size_t>(config.threads), limits::kMaxQueued,
+                std::chrono::seconds(config.worker_idle)}) {}
+
+    // Refuses a database `abrictl init` did not bring to the schema
+    // version, starts the watcher, then builds the handler.
+    void start(const Config& config, const std::function<Handler()>& setup) {
+        const store::Options database = config.database();
+        store::require_current_database(database);
+        waiters = std::make_unique<longpoll::Waiters>(database, [this](longpoll::Job job) { jobs.push(std::move(job)); });
+        handler = setup();
+    }
+
+    // Parked polls are answered (as at their deadline), what is queued is
+    // run, the workers leave.
+    void shut_down() {
+        waiters->stop();
+        jobs.close();
+    }
+};
+
+// CGI: the one request of the environment and standard input, answered
+// by a worker like any other.
+void answer_the_cgi_request(pool::Jobs& jobs) {
+    std::promise<void> done;
+    auto exchange = std::make_unique<CgiExchange>(done);
+    auto answered = done.get_future();
+    if (exchange->read()) {
+        jobs.push(longpoll::Job{std::move(exchange), std::nullopt, false});
+    } else {
+        exchange->respond(too_large());
+    }
+    answered.wait();
+}
+
+// Waits for SIGTERM or SIGINT on a thread of its own, then shuts the
+// listening socket down, which makes the acceptor's accept() fail.
+void stop_on_signal(const sigset_t& stop_signals, int listen_fd, std::atomic<bool>& stopping) {
+    std::thread([stop_signals, listen_fd, &stopping] {
+        int signal_number = 0;
+        sigwait(&stop_signals, &signal_number);
+        stopping = true;
+        shutdown(listen_fd, SHUT_RDWR);
+    }).detach();
+}
+
+// The acceptor: reads each request whole and queues it, until stopped.
+void accept_until_stopped(int listen_fd, const std::atomic<bool>& stopping, pool::Jobs& jobs) {
+    while (!stopping) {
+        auto exchange = std::make_unique<FcgiExchange>(listen_fd);
+        if (!exchange->accept()) {
+            if (stopping) break;
+            // EMFILE and the like: say so, give the system a moment, go on.
+            log::line(std::string("accept failed: ") + std::strerror(errno));
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            continue;
+        }
+        if (!exchange->read()) {
+            exchange->respond(too_large());
+            continue;
+        }
+        if (auto refused = jobs.try_push(longpoll::Job{std::move(exchange), std::nullopt, false})) {
+            refused->exchange->respond(overloaded());
+        }
+    }
+}
+
 }  // namespace
 
 http::Request request_from_params(const std::function<const char*(const char*)>& param) {
@@ -378,93 +368,26 @@ http::Response answer_failure(std::exception_ptr failure) {
 
 int serve(const std::string& program, const Config& config, const std::function<Handler()>& setup) {
     log::set_program(program);
-    umask(0077);
-    // No core dump, no ptrace by another process of the same user: the
-    // memory holds chat text and tokens (libfcgi aborts on some crafted
-    // records; the units also set LimitCORE=0).
-    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
-        std::cerr << program << ": cannot turn core dumps off: " << std::strerror(errno) << "\n";
-        return 1;
-    }
-    // Signals go to one thread that stops the acceptor (see FIELD-NOTES:
-    // libfcgi would otherwise swallow SIGTERM while accept() blocks).
-    signal(SIGPIPE, SIG_IGN);
-    sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGTERM);
-    sigaddset(&stop_signals, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-    if (FCGX_Init() != 0) {
-        std::cerr << program << ": libfcgi failed to initialise\n";
-        return 1;
-    }
-
-    int listen_fd = 0;
+    std::atomic<bool> stopping = false;  // set by the signal thread before the acceptor can return
     try {
-        if (!config.socket_path.empty()) listen_fd = listen_on(config.socket_path);
-    } catch (const std::exception& e) {
-        std::cerr << program << ": " << e.what() << "\n";
-        return 1;
-    }
-    const bool cgi = config.socket_path.empty() && FCGX_IsCGI();
-
-    Jobs jobs;
-    std::unique_ptr<longpoll::Waiters> waiters;
-    Handler handler;
-    try {
-        store::Options options{config.db_path, config.synchronous_full};
-        store::require_current_database(options);
-        waiters = std::make_unique<longpoll::Waiters>(options, [&jobs](longpoll::Job job) {
-            jobs.push(std::move(job));
-        });
-        handler = setup();
-    } catch (const std::exception& e) {
-        std::cerr << program << ": " << e.what() << "\n";
-        return 1;
-    }
-
-    jobs.start([&](longpoll::Job job) { run_job(std::move(job), handler, *waiters); }, cgi ? 1 : config.threads);
-
-    if (cgi) {
-        std::promise<void> done;
-        auto exchange = std::make_unique<CgiExchange>(done);
-        auto answered = done.get_future();
-        if (exchange->read()) {
-            jobs.push(longpoll::Job{std::move(exchange), std::nullopt, false});
+        harden_process();
+        const sigset_t stop_signals = route_stop_signals();
+        const int listen_fd = open_listener(config);
+        const bool cgi = started_as_cgi(config);
+        Service service(config, cgi);
+        service.start(config, setup);
+        if (cgi) {
+            answer_the_cgi_request(service.jobs);
         } else {
-            exchange->respond(too_large());
+            stop_on_signal(stop_signals, listen_fd, stopping);
+            accept_until_stopped(listen_fd, stopping, service.jobs);
         }
-        answered.wait();
-    } else {
-        std::atomic<bool> stopping = false;
-        std::thread signals([&] {
-            int signal_number = 0;
-            sigwait(&stop_signals, &signal_number);
-            stopping = true;
-            shutdown(listen_fd, SHUT_RDWR);
-        });
-        signals.detach();
-        while (!stopping) {
-            auto exchange = std::make_unique<FcgiExchange>(listen_fd);
-            if (!exchange->accept()) {
-                if (stopping) break;
-                // EMFILE and the like: say so, give the system a moment, go on.
-                log::line(std::string("accept failed: ") + std::strerror(errno));
-                std::this_thread::sleep_for(std::chrono::milliseconds(100));
-                continue;
-            }
-            if (!exchange->read()) {
-                exchange->respond(too_large());
-                continue;
-            }
-            if (auto refused = jobs.try_push(longpoll::Job{std::move(exchange), std::nullopt, false})) {
-                refused->exchange->respond(overloaded());
-            }
-        }
+        service.shut_down();
+        return 0;
+    } catch (const std::exception& e) {
+        std::cerr << program << ": " << e.what() << "\n";
+        return 1;
     }
-    waiters->stop();
-    jobs.close();
-    return 0;
 }
 
 }  // namespace abri::server

@@ -133,7 +133,7 @@ supervise() {
         sleep 1
     done
 }
-for name in session messages agent purge; do
+for name in session messages agent admin; do
     [ -x "$BIN/$name" ] || continue
     supervise "$name" &
     children+=($!)
@@ -157,7 +157,7 @@ ready() {
     answers /api/health &&
         { [ ! -x "$BIN/messages" ] || answers /api/messages; } &&
         { [ ! -x "$BIN/agent" ] || answers /api/agent/me; } &&
-        { [ ! -x "$BIN/purge" ] || admin_answers /api/admin/purge; }
+        { [ ! -x "$BIN/admin" ] || admin_answers /api/admin/purge; }
 }
 for _ in $(seq 100); do
     ready && break
@@ -170,6 +170,6 @@ say "  victims' page:   http://127.0.0.1:$PORT/"
 [ -x "$BIN/agent" ] && say "  operators:       http://127.0.0.1:$PORT/agent/"
 [ -f "$credentials" ] && say "  demo operator:   $(tr '\n' ' ' <"$credentials")"
 say "  database:        $ABRI_DB"
-[ -x "$BIN/purge" ] && say "  admin (purge):   curl --unix-socket $PREFIX/admin/admin.sock -X POST -H 'Content-Type: application/json' -d '{}' http://localhost/api/admin/purge"
+[ -x "$BIN/admin" ] && say "  admin (purge):   curl --unix-socket $PREFIX/admin/admin.sock -X POST -H 'Content-Type: application/json' -d '{}' http://localhost/api/admin/purge"
 say "Ctrl-C stops everything."
 wait

@@ -53,7 +53,7 @@ SAMPLES = 200 if QUICK else 1000     # each wake-latency direction
 PURGE_SESSIONS = 10000 if QUICK else 100000
 PURGE_MESSAGES_EACH = 10
 CONNECTIONS = 128                    # throughput runs, ceiling and abri alike
-PROGRAMS = ("session", "messages", "agent", "purge")
+PROGRAMS = ("session", "messages", "agent", "admin")
 # Under attack (8/7): the stack on STACK_CPU, the clients on the other.
 STACK_CPU, CLIENT_CPU = "0", "1"
 SLOW_ADDRESSES, SLOW_EACH = 10, 64   # nginx's connections per address (limit_conn)

@@ -168,7 +168,7 @@ class Installed(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        unwritten = [n for n in PROGRAMS + ('purge', 'abrictl')
+        unwritten = [n for n in PROGRAMS + ('admin', 'purge', 'abrictl')
                      if not os.path.exists(os.path.join(ROOT, 'cgi', n + '.cpp'))]
         if unwritten:  # a program still to be written, not one that fails to build
             raise unittest.SkipTest('not written yet: ' + ', '.join('cgi/%s.cpp' % n for n in unwritten))
@@ -280,7 +280,7 @@ class Installed(unittest.TestCase):
         if cls.CGI:
             sock = cls.at(RUN + '/cgi.sock')
             argv = ['fcgiwrap', '-c', '8', '-s', 'unix:' + sock]
-            for name in PROGRAMS + ('purge',):
+            for name in PROGRAMS + ('admin',):
                 argv += ['-p', cls.at(LIBEXEC + '/' + name)]
             cls._spawn('fcgiwrap', argv, env=cls._env(), preexec_fn=confined)
             wait_for(lambda: os.path.exists(sock), what=sock)
@@ -508,7 +508,7 @@ http {{
     # ----- the tests ----------------------------------------------------------
 
     def test_install_puts_files_where_the_docs_say(self):
-        for path in [LIBEXEC + '/' + p for p in PROGRAMS + ('purge', 'abrictl')] + [SBIN + '/abrictl']:
+        for path in [LIBEXEC + '/' + p for p in PROGRAMS + ('admin', 'purge', 'abrictl')] + [SBIN + '/abrictl']:
             self.assertTrue(os.access(self.at(path), os.X_OK), path)
         for path in (DATA + '/www/index.html', DATA + '/sql', DATA + '/nginx/abri-http.conf',
                      DATA + '/nginx/abri-fastcgi-params.conf', '/etc/abri/abri.env',
@@ -706,9 +706,9 @@ http {{
     def test_a_missing_program_is_a_json_503(self):
         if self.CGI:
             self.skipTest('fcgiwrap serves every program')
-        # abri@purge.socket is optional and not started here; the
+        # abri@admin.socket is optional and not started here; the
         # administrator's server says so in JSON.
-        self.assertFalse(os.path.exists(self.at(RUN + '/purge.sock')))
+        self.assertFalse(os.path.exists(self.at(RUN + '/admin.sock')))
         r, data = self.admin_request('POST', '/api/admin/purge')
         self.json_error(r, data, 503, 'unavailable')
 
@@ -787,7 +787,7 @@ http {{
 
     def test_admin_purge_is_served_by_fcgiwrap_too(self):
         if not self.CGI:
-            self.skipTest('abri@purge.socket is optional and not started here')
+            self.skipTest('abri@admin.socket is optional and not started here')
         r, data = self.admin_request('POST', '/api/admin/purge')
         self.assertEqual(r.status, 200, data)
         self.assertIn('sessions', json.loads(data))
@@ -913,8 +913,8 @@ http {{
     def test_systemd_analyze_verify_accepts_the_units(self):
         d = self.units()
         units = [os.path.join(d, u) for u in
-                 ['abri@%s.service' % p for p in PROGRAMS + ('purge',)] +
-                 ['abri@%s.socket' % p for p in PROGRAMS + ('purge',)] +
+                 ['abri@%s.service' % p for p in PROGRAMS + ('admin',)] +
+                 ['abri@%s.socket' % p for p in PROGRAMS + ('admin',)] +
                  ['abri-purge.service', 'abri-purge.timer', 'abri-cgi.socket']]
         if shutil.which('fcgiwrap'):
             units.append(os.path.join(d, 'abri-cgi.service'))
@@ -952,7 +952,7 @@ http {{
 
     def test_systemd_security_rates_every_service_2_0_or_better(self):
         d = self.units()
-        for unit in ['abri@%s.service' % p for p in PROGRAMS + ('purge',)] + \
+        for unit in ['abri@%s.service' % p for p in PROGRAMS + ('admin',)] + \
                 ['abri-purge.service', 'abri-cgi.service']:
             run = subprocess.run(['systemd-analyze', 'security', '--offline=true', '--no-pager',
                                   os.path.join(d, unit)],

@@ -1,9 +1,10 @@
 // Fuzz target: request bodies through input::parse_body, with the field
-// lists the programs declare (cgi/session.cpp, cgi/messages.cpp,
-// cgi/agent.cpp). The first byte picks the list and the content type, the
-// rest is the body. Every outcome must be a parsed body that holds only
+// lists the programs declare (lib/fields.hpp, the very tables their
+// handlers use). The first byte picks the list, whether an empty body is
+// accepted, and the content type; the rest is the body. Every outcome must be a parsed body that holds only
 // declared fields of their declared type, or an http::Error of 400, 413 or
 // 415 whose JSON answer can be written; nothing else may escape.
+#include "fields.hpp"
 #include "fuzz.hpp"
 #include "input.hpp"
 #include "limits.hpp"
@@ -14,31 +15,6 @@ using namespace abri;
 
 namespace {
 
-constexpr input::Field kOpen[] = {
-    {"postcode", input::Kind::String, true, 16, "invalid_postcode"},
-    {"role", input::Kind::String, true, 16, "invalid_role"},
-};
-constexpr input::Field kSend[] = {
-    {"text", input::Kind::String, true, limits::kMaxBodyBytes, "invalid_text"},
-};
-constexpr input::Field kLeave[] = {
-    {"quick", input::Kind::Bool, false, 0, "invalid_body"},
-};
-constexpr input::Field kLogin[] = {
-    {"username", input::Kind::String, true, limits::kMaxUsernameBytes, "invalid_credentials"},
-    {"password", input::Kind::String, true, limits::kMaxPasswordBytes, "invalid_credentials"},
-};
-constexpr input::Field kTransfer[] = {
-    {"unit", input::Kind::String, true, limits::kMaxUnitCodeBytes, "unknown_unit"},
-};
-
-struct Spec {
-    std::span<const input::Field> fields;
-    bool empty_ok;
-};
-const std::array<Spec, 6> kSpecs = {{
-    {kOpen, false}, {kSend, false}, {kLeave, true}, {kLogin, false}, {kTransfer, false}, {{}, true},
-}};
 const std::array<const char*, 4> kTypes = {
     "application/json", "application/json; charset=utf-8", "APPLICATION/JSON ;x", "text/plain",
 };
@@ -66,13 +42,15 @@ void check_fields(const input::Body& body, std::span<const input::Field> spec) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size == 0) return 0;
-    const Spec& spec = kSpecs[data[0] % kSpecs.size()];
+    constexpr std::size_t kLists = std::size(fields::kBodies);
+    const auto spec = fields::kBodies[data[0] % kLists];
+    const bool empty_ok = (data[0] / kLists) % 2 != 0;
     http::Request request;
     request.method = "POST";
-    request.content_type = kTypes[(data[0] / kSpecs.size()) % kTypes.size()];
+    request.content_type = kTypes[(data[0] / kLists / 2) % kTypes.size()];
     request.body.assign(reinterpret_cast<const char*>(data) + 1, size - 1);
     try {
-        check_fields(input::parse_body(request, spec.fields, spec.empty_ok), spec.fields);
+        check_fields(input::parse_body(request, spec, empty_ok), spec);
     } catch (const http::Error& e) {
         fuzz::require(e.status == 400 || e.status == 413 || e.status == 415, "an unexpected status");
         fuzz::answer(e);

@@ -9,6 +9,7 @@
 // is not fuzzed here: it aborts on crafted lengths whatever abri does,
 // which is why only nginx may reach the socket (docs/hostile.md).
 #include "auth.hpp"
+#include "fields.hpp"
 #include "fuzz.hpp"
 #include "input.hpp"
 #include "limits.hpp"
@@ -28,14 +29,6 @@ const std::array<const char*, 14> kNames = {
     "REQUEST_METHOD", "REQUEST_URI",  "DOCUMENT_URI",       "QUERY_STRING",     "CONTENT_TYPE",
     "CONTENT_LENGTH", "HTTPS",        "HTTP_AUTHORIZATION", "HTTP_COOKIE",      "HTTP_X_ABRI_CSRF",
     "REMOTE_ADDR",    "HTTP_USER_AGENT", "GATEWAY_INTERFACE", "",
-};
-
-constexpr input::QueryKey kPoll[] = {
-    {"after", 0, limits::kMaxId, "invalid_after"},
-    {"wait", 0, limits::kMaxWaitSeconds, "invalid_wait"},
-};
-constexpr input::Field kSend[] = {
-    {"text", input::Kind::String, true, limits::kMaxBodyBytes, "invalid_text"},
 };
 
 void check_bounded(const std::string& value) {
@@ -84,7 +77,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     fuzz::require(request.path.find('?') == std::string::npos, "a path that kept its query");
     request.body = std::move(body);
 
-    expect_400s([&] { (void)input::parse_query(request.query, kPoll); });
+    expect_400s([&] { (void)input::parse_query(request.query, fields::kPoll); });
     expect_400s([&] { (void)input::parse_query(request.query, {}); });
     if (const auto secret = token::from_bearer(request.authorization)) {
         fuzz::require(token::is_well_formed(*secret), "a malformed bearer token was accepted");
@@ -92,6 +85,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (const auto cookie = auth::cookie_of(request)) {
         fuzz::require(token::is_well_formed(*cookie), "a malformed cookie was accepted");
     }
-    expect_400s([&] { (void)input::parse_body(request, kSend); });
+    expect_400s([&] { (void)input::parse_body(request, fields::kSend); });
     return 0;
 }

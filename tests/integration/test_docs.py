@@ -10,7 +10,7 @@ import unittest
 
 from stack import BIN, ROOT
 
-PROGRAMS = ("session", "messages", "agent", "purge")
+PROGRAMS = ("session", "messages", "agent", "admin")
 # A method and an /api/ path in backquotes, the query string left out;
 # "{session}" and the like are the same hole as the tables' "{s}".
 DOCUMENTED = re.compile(r"`(GET|POST|PUT|DELETE|PATCH) (/api/[^`?\s]*)")

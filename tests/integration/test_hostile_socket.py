@@ -18,7 +18,7 @@ import unittest
 from hostile import pid, pids, restarted, wait_for
 from stack import ROOT, Stack
 
-PROGRAMS = ("session", "messages", "agent", "purge")
+PROGRAMS = ("session", "messages", "agent", "admin")
 
 
 def record(kind, content, request_id=1):

@@ -7,7 +7,7 @@
 #include "pulse.hpp"
 #include "queue.hpp"
 #include "routing.hpp"
-#include "temp_db.hpp"
+#include "two_units.hpp"
 #include "visitor.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -19,35 +19,8 @@ using namespace abri;
 
 namespace {
 
-struct Fixture {
-    testing::TempDb temp;
-    store::Db db{temp.options};
-    visitor::Ttl ttl{1800, 43200};
-    routing::Unit a, b;
-    std::int64_t alice = 0, anna = 0, bob = 0;  // alice and anna in A, bob in B
-
-    Fixture() {
-        routing::add_unit(db, "A", "Unité A", "police");
-        routing::add_unit(db, "B", "Unité B", "gendarmerie");
-        a = *routing::find_unit(db, "A");
-        b = *routing::find_unit(db, "B");
-        // The hash is never verified here.
-        alice = add_agent("alice", "A");
-        anna = add_agent("anna", "A");
-        bob = add_agent("bob", "B");
-    }
-    std::int64_t add_agent(const std::string& name, const std::string& unit) {
-        agents::add(db, name, "not-a-hash", {unit});
-        store::Query id(db, "SELECT id FROM agents WHERE username = ?", name);
-        id.next();
-        return id.integer(0);
-    }
-    visitor::Session open(const routing::Unit& unit, std::int64_t now = 1000) {
-        return visitor::create(db, unit, "victim", "fr", now, ttl).session;
-    }
-    desk::Case find(std::int64_t agent, const visitor::Session& s, std::int64_t now = 1010) {
-        return desk::find(db, agent, s.public_id, now, ttl);
-    }
+struct Fixture : testing::TwoUnits {
+    Fixture() : TwoUnits(1000) {}
     void claim(std::int64_t agent, const visitor::Session& s, std::int64_t now = 1010) {
         desk::claim(db, agent, find(agent, s, now), now);
     }

@@ -9,7 +9,7 @@
 #include "replies.hpp"
 #include "routing.hpp"
 #include "stats.hpp"
-#include "temp_db.hpp"
+#include "two_units.hpp"
 #include "typing.hpp"
 #include "visitor.hpp"
 
@@ -23,34 +23,8 @@ namespace {
 
 constexpr std::int64_t kNoon = 1'700'000'000;  // 2023-11-14 22:13:20 UTC
 
-struct Fixture {
-    testing::TempDb temp;
-    store::Db db{temp.options};
-    visitor::Ttl ttl{1800, 43200};
-    routing::Unit a, b;
-    std::int64_t alice = 0, anna = 0, bob = 0;  // alice and anna in A, bob in B
-
-    Fixture() {
-        routing::add_unit(db, "A", "Unité A", "police");
-        routing::add_unit(db, "B", "Unité B", "gendarmerie");
-        a = *routing::find_unit(db, "A");
-        b = *routing::find_unit(db, "B");
-        alice = add_agent("alice", "A", "Alice D.");
-        anna = add_agent("anna", "A");
-        bob = add_agent("bob", "B");
-    }
-    std::int64_t add_agent(const std::string& name, const std::string& unit, const std::string& display = "") {
-        agents::add(db, name, "not-a-hash", {unit}, display);
-        store::Query id(db, "SELECT id FROM agents WHERE username = ?", name);
-        id.next();
-        return id.integer(0);
-    }
-    visitor::Session open(const routing::Unit& unit, std::int64_t now = kNoon) {
-        return visitor::create(db, unit, "victim", "fr", now, ttl).session;
-    }
-    desk::Case find(std::int64_t agent, const visitor::Session& s, std::int64_t now = kNoon + 10) {
-        return desk::find(db, agent, s.public_id, now, ttl);
-    }
+struct Fixture : testing::TwoUnits {
+    Fixture() : TwoUnits(kNoon, "Alice D.") {}
     desk::Case claimed(std::int64_t agent, const visitor::Session& s, std::int64_t now = kNoon + 10) {
         desk::claim(db, agent, find(agent, s, now), now);
         return find(agent, s, now);
