@@ -110,7 +110,7 @@ http::Response units(app::App& app, const http::Request& request) {
 // end of `wait`. 400 invalid_after, invalid_wait, invalid_query; 401
 // login_required (also when the login ends while parked).
 server::Outcome events(app::App& app, const http::Request& request) {
-    const auto query = input::parse_query(request.query, fields::kPoll);
+    const auto query = input::parse_query(request.query, fields::kEvents);
     std::optional<std::int64_t> after;
     if (query.count("after")) after = query.at("after");
     const int wait = query.count("wait") ? static_cast<int>(query.at("wait")) : limits::kDefaultWaitSeconds;

@@ -19,10 +19,16 @@ inline constexpr input::Field kOpenSession[] = {
     {"work_challenge", input::Kind::String, false, limits::kWorkChallengeChars, "invalid_work"},
     {"work_nonce", input::Kind::String, false, limits::kMaxWorkNonceBytes, "invalid_work"},
 };
-// GET /api/messages and GET /api/agent/events: the long-polls.
-inline constexpr input::QueryKey kPoll[] = {
+// GET /api/agent/events: the operators' long-poll.
+inline constexpr input::QueryKey kEvents[] = {
     {"after", 0, limits::kMaxId, "invalid_after"},
     {"wait", 0, limits::kMaxWaitSeconds, "invalid_wait"},
+};
+// GET /api/messages: the person's long-poll, which also says whether the
+// page shows the team typing.
+inline constexpr input::QueryKey kPoll[] = {
+    kEvents[0],
+    kEvents[1],
     {"typing", 0, 1, "invalid_typing"},
 };
 // POST /api/messages and an operator's reply.
@@ -61,6 +67,6 @@ inline constexpr input::QueryKey kExport[] = {
 inline constexpr std::span<const input::Field> kBodies[] = {
     kOpenSession, kSend, kLeave, kLogin, kPresence, kTransfer, kNote, {},
 };
-inline constexpr std::span<const input::QueryKey> kQueries[] = {kPoll, kExport, {}};
+inline constexpr std::span<const input::QueryKey> kQueries[] = {kPoll, kEvents, kExport, {}};
 
 }  // namespace abri::fields

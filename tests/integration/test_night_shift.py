@@ -6,6 +6,7 @@ in the console's time zone, and the daily statistics after a scripted day.
 Through the real nginx and programs; the clock is never faked."""
 import json
 import re
+import threading
 
 from operators import PASSWORD, Operator, add_operator
 from stack import StackCase
@@ -329,6 +330,51 @@ class Typing(StackCase):
         eventually(lambda: not visitor.poll()["typing"], seconds=10, what="the team's typing to end")
         eventually(lambda: not entry(tina.poll(), visitor.session)["typing"], seconds=10,
                    what="the person's typing to end")
+
+    def test_a_signal_between_two_polls_is_not_missed(self):
+        tina = Operator(self.stack, "tina")
+        visitor = Visitor(self.stack)
+        visitor.send("Bonjour")
+        self.assertEqual(tina.claim(visitor.session)[0], 200)
+        last = max(m["id"] for m in visitor.poll()["messages"])
+        self.assertEqual(tina.session_call("typing", visitor.session)[0], 204)
+        # The page shows nothing yet: its long-poll answers at once, where
+        # it used to park for its whole wait (the client gives up first).
+        status, body, _ = self.stack.request(
+            "GET", "/api/messages?after=%d&wait=30&typing=0" % last, token=visitor.token, timeout=20)
+        self.assertEqual(status, 200)
+        self.assertTrue(body["typing"])
+        self.assertEqual(body["messages"], [])
+
+        # Showing it, the page parks; the operator's reply ends the typing.
+        self.assertEqual(tina.say(visitor.session, "Nous sommes là.")[0], 201)
+        body = visitor.poll(last)
+        self.assertFalse(body["typing"], "the team's message ends its typing")
+        self.assertEqual([m["text"] for m in body["messages"]], ["Nous sommes là."])
+        status, body, _ = self.stack.request("GET", "/api/messages?after=0&wait=0&typing=2", token=visitor.token)
+        self.assertEqual((status, body["error"]["code"]), (400, "invalid_typing"))
+
+    def test_a_new_signal_wakes_a_poll_that_shows_typing(self):
+        tina = Operator(self.stack, "tina")
+        visitor = Visitor(self.stack)
+        visitor.send("Bonjour")
+        self.assertEqual(tina.claim(visitor.session)[0], 200)
+        last = max(m["id"] for m in visitor.poll()["messages"])
+        self.assertEqual(tina.session_call("typing", visitor.session)[0], 204)
+        answers = []
+        poll = threading.Thread(target=lambda: answers.append(self.stack.request(
+            "GET", "/api/messages?after=%d&wait=30&typing=1" % last, token=visitor.token, timeout=40)))
+        poll.start()
+        # The operator goes on typing: the throttle writes the next signal a
+        # few seconds later, and that one answers the parked poll.
+        def typing_again():
+            self.assertEqual(tina.session_call("typing", visitor.session)[0], 204)
+            poll.join(0.5)
+            return not poll.is_alive()
+        eventually(typing_again, seconds=20, what="a new signal to wake the poll")
+        status, body, _ = answers[0]
+        self.assertEqual(status, 200)
+        self.assertTrue(body["typing"])
 
     def test_typing_is_throttled_and_carries_no_text(self):
         tina = Operator(self.stack, "tina")
