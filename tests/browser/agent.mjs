@@ -253,6 +253,7 @@ test('presence_switch_takes_the_units_off_duty_and_back', async () => {
   await login(page);
   const duty = page.locator('#duty li');
   await visible(page.locator('#duty li.on-duty'), 'a unit on duty once the console polls');
+  await waitText(page.locator('#duty li.on-duty').first(), new RegExp(`de service : .*${AGENT_USER}`), 'who is on duty');
   check(await page.locator('#presence input[value="available"]').isChecked(), 'the switch does not say available');
   await page.locator('#presence label', { hasText: 'Absent' }).click();
   await hidden(page.locator('#duty li.on-duty'), 'the units on duty');

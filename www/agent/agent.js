@@ -359,7 +359,7 @@
     });
   }
 
-  // Which of the operator's units has somebody on duty now.
+  // Which of the operator's units has somebody on duty now, and who.
   function drawDuty(units) {
     var list = $('duty');
     list.textContent = '';
@@ -368,7 +368,7 @@
       li.dataset.code = u.code;
       li.className = u.on_duty ? 'on-duty' : 'off-duty';
       li.textContent = (st.unitNames.get(u.code) || u.code) + ' : ' +
-        (u.on_duty ? 'de service' : 'personne de service');
+        (u.on_duty ? 'de service : ' + (u.on_duty_names || []).join(', ') : 'personne de service');
       list.appendChild(li);
     });
   }
