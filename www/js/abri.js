@@ -104,23 +104,12 @@
     setTimeout(function () { if (!leaving) live.textContent = text; }, 50);
   }
 
-  // One API call. Resolves to {status, data}; rejects on network failure.
-  function api(method, path, body, c, ctrl) {
-    var headers = {};
-    if (body !== null) headers['Content-Type'] = 'application/json';
-    if (c) headers.Authorization = 'Bearer ' + c.token;
-    var init = {
-      method: method, headers: headers, credentials: 'omit',
-      cache: 'no-store', referrerPolicy: 'no-referrer'
-    };
-    if (body !== null) init.body = JSON.stringify(body);
-    if (ctrl) init.signal = ctrl.signal;
-    return fetch(path, init).then(function (res) {
-      return res.text().then(function (t) {
-        var data = null;
-        try { data = t ? JSON.parse(t) : null; } catch (e) { data = null; }
-        return { status: res.status, data: data };
-      });
+  // One API call (js/net.js, shared with the console). Resolves to
+  // {status, data}; rejects on a network failure or after `timeoutMs`.
+  function api(method, path, body, c, ctrl, timeoutMs) {
+    return abriNet.request(method, path, {
+      body: body, headers: c ? { Authorization: 'Bearer ' + c.token } : {},
+      credentials: 'omit', ctrl: ctrl, timeoutMs: timeoutMs
     });
   }
 
@@ -371,20 +360,18 @@
     var began = Date.now();
     // After a failure or on opening, answer at once: the page must catch up now.
     var wait = !c.synced ? 0 : c.onDuty ? POLL_WAIT_S : POLL_WAIT_OFF_DUTY_S;
-    var deadline = setTimeout(function () { if (ctrl) ctrl.abort(); }, POLL_TIMEOUT_MS);
     var mine = function () { return conv === c && c.ctrl === ctrl; };
     // `typing`: what the page shows, so that a signal sent between two
     // polls is answered at once instead of waiting unseen.
     var typing = c.typingTimer ? 1 : 0;
-    api('GET', '/api/messages?after=' + c.lastId + '&wait=' + wait + '&typing=' + typing, null, c, ctrl).then(function (r) {
-      clearTimeout(deadline);
+    var path = '/api/messages?after=' + c.lastId + '&wait=' + wait + '&typing=' + typing;
+    api('GET', path, null, c, ctrl, POLL_TIMEOUT_MS).then(function (r) {
       if (!mine()) return;
       c.ctrl = null;
       if (r.status === 200 && r.data) pollAnswered(c, r.data, began);
       else if (r.status === 401) expire(c);
       else retry(c);
     }, function () {
-      clearTimeout(deadline);
       if (!mine()) return;
       c.ctrl = null;
       retry(c);
@@ -414,8 +401,7 @@
   function retry(c) {
     c.failures += 1;
     c.synced = false;
-    var delay = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * Math.pow(2, c.failures - 1));
-    delay = Math.round(delay / 2 + Math.random() * delay / 2);
+    var delay = abriNet.delay(c.failures, BACKOFF_MIN_MS, BACKOFF_MAX_MS);
     c.retryAt = Date.now() + delay;
     c.timer = setTimeout(function () { poll(c); }, delay);
     // One failed poll may be a blip; offline or twice is an interruption.

@@ -10,6 +10,7 @@
  *     -> Promise of {status, data}; data is the parsed JSON or null.
  *        Rejects on a network failure, an abort or the timeout.
  *   abriNet.errorCode(r), abriNet.errorMessage(r, fallback)
+ *   abriNet.delay(failures, minMs, maxMs): the wait before retry number `failures`
  *   new abriNet.Backoff({minMs, maxMs, countdown: function (secondsLeft) {}})
  *     .fail(task) runs `task` after the next delay; .ok() after a success;
  *     .now() runs the pending task at once; .stop() drops it.
@@ -21,7 +22,8 @@
   var TICK_MS = 1000;       // the countdown hook is called this often
 
   // One call. `ctrl` (an AbortController) lets the caller end it early;
-  // the timeout aborts it the same way, so a call never hangs.
+  // the timeout aborts it the same way, so a call never hangs (an old
+  // browser without AbortController has only the caller's own deadline).
   function request(method, path, opts) {
     opts = opts || {};
     var headers = {};
@@ -29,13 +31,14 @@
     for (name in opts.headers || {}) headers[name] = opts.headers[name];
     var hasBody = opts.body !== null && opts.body !== undefined;
     if (hasBody) headers['Content-Type'] = 'application/json';
-    var ctrl = opts.ctrl || new AbortController();
+    var ctrl = opts.ctrl || (typeof AbortController === 'function' ? new AbortController() : null);
     var init = {
       method: method, headers: headers, credentials: opts.credentials || 'same-origin',
-      cache: 'no-store', referrerPolicy: 'no-referrer', signal: ctrl.signal
+      cache: 'no-store', referrerPolicy: 'no-referrer'
     };
+    if (ctrl) init.signal = ctrl.signal;
     if (hasBody) init.body = JSON.stringify(opts.body);
-    var timer = setTimeout(function () { ctrl.abort(); }, opts.timeoutMs || TIMEOUT_MS);
+    var timer = ctrl ? setTimeout(function () { ctrl.abort(); }, opts.timeoutMs || TIMEOUT_MS) : null;
     return fetch(path, init).then(function (res) {
       return res.text().then(function (t) {
         clearTimeout(timer);
@@ -57,6 +60,12 @@
   // Retries after failures: min, 2 min, 4 min … up to max, each delay
   // drawn in its upper half so that many pages cut at once do not come
   // back in step.
+  function delay(failures, minMs, maxMs) {
+    var ms = Math.min(maxMs, minMs * Math.pow(2, failures - 1));
+    return Math.round(ms / 2 + Math.random() * ms / 2);
+  }
+
+  // The same, with its pending task and countdown (the console's).
   function Backoff(opts) {
     var self = this;
     self.minMs = opts.minMs;
@@ -75,11 +84,10 @@
     var self = this;
     self.stop();
     self.failures += 1;
-    var delay = Math.min(self.maxMs, self.minMs * Math.pow(2, self.failures - 1));
-    delay = Math.round(delay / 2 + Math.random() * delay / 2);
+    var wait = delay(self.failures, self.minMs, self.maxMs);
     self.task = task;
-    self.at = Date.now() + delay;
-    self.timer = setTimeout(function () { self.now(); }, delay);
+    self.at = Date.now() + wait;
+    self.timer = setTimeout(function () { self.now(); }, wait);
     self.ticker = setInterval(function () { self.tick(); }, TICK_MS);
     self.tick();
     return self.failures;
@@ -109,6 +117,6 @@
   };
 
   root.abriNet = {
-    request: request, errorCode: errorCode, errorMessage: errorMessage, Backoff: Backoff
+    request: request, errorCode: errorCode, errorMessage: errorMessage, delay: delay, Backoff: Backoff
   };
 })(window);
