@@ -3,9 +3,11 @@
 //   purge [--db PATH]   prints one line, exits 0; on error says what went
 //                       wrong and exits 1
 // Administrators may also purge on demand: POST /api/admin/purge, served
-// by the admin program (cgi/admin.cpp). What it erases and why:
+// by the admin program (lib/admin.hpp), which this program becomes when
+// started under FastCGI, as the contract says. What it erases and why:
 // lib/retention.hpp. It deliberately takes no other parameter: what ended
 // is decided by the same settings as the programs'.
+#include "../lib/admin.hpp"
 #include "../lib/config.hpp"
 #include "../lib/retention.hpp"
 #include "../lib/server.hpp"
@@ -15,6 +17,7 @@
 using namespace abri;
 
 int main(int argc, char** argv) {
+    if (server::started_under_fastcgi()) return admin::serve(argc, argv);
     try {
         const Config config = Config::load(argc, argv, false);
         store::require_current_database(config.database());

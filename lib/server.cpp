@@ -254,7 +254,7 @@ int open_listener(const Config& config) {
     return config.socket_path.empty() ? 0 : listen_on(config.socket_path);
 }
 
-bool started_as_cgi(const Config& config) { return config.socket_path.empty() && FCGX_IsCGI(); }
+bool started_as_cgi(const Config& config) { return config.socket_path.empty() && !started_under_fastcgi(); }
 
 // What runs the requests: the handler, the parked polls and the workers.
 struct Service {
@@ -365,6 +365,8 @@ http::Response answer_failure(std::exception_ptr failure) {
     }
     return http::error_response(500, "internal_error", "Une erreur interne est survenue. Réessayez dans un instant.");
 }
+
+bool started_under_fastcgi() { return FCGX_IsCGI() == 0; }
 
 int serve(const std::string& program, const Config& config, const std::function<Handler()>& setup) {
     log::set_program(program);

@@ -23,6 +23,10 @@ using Handler = std::function<Outcome(const http::Request&)>;
 // the program. Returns the process exit status.
 int serve(const std::string& program, const Config& config, const std::function<Handler()>& setup);
 
+// Whether standard input is a FastCGI listening socket (systemd's socket
+// units, spawn-fcgi) rather than a terminal, a pipe or a CGI request.
+bool started_under_fastcgi();
+
 // What a program reads of a request's parameters, through `param` (libfcgi's
 // FCGX_GetParam or the CGI environment): each value bounded by
 // limits::kMaxParamBytes (a longer one reads as empty), the path cut at

@@ -4,10 +4,13 @@ import json
 import os
 import re
 import secrets
+import shutil
 import socket
 import sqlite3
 import stat
+import struct
 import subprocess
+import tempfile
 import threading
 import time
 import unittest
@@ -48,6 +51,40 @@ def admin_request(stack, method, path):
     if response.getheader("Content-Type", "").startswith("application/json"):
         return response.status, json.loads(payload)
     return response.status, payload.decode()
+
+
+def fastcgi_request(method, uri, body):
+    """A whole FastCGI request with its body, as nginx would send it."""
+    def record(kind, content):
+        return struct.pack(">BBHHBB", 1, kind, 1, len(content), 0, 0) + content
+
+    def pair(name, value):
+        return struct.pack(">BI", len(name), len(value) | 0x80000000) + name + value
+    params = b"".join(pair(k, v) for k, v in (
+        (b"REQUEST_METHOD", method), (b"REQUEST_URI", uri), (b"QUERY_STRING", b""),
+        (b"CONTENT_TYPE", b"application/json"), (b"CONTENT_LENGTH", str(len(body)).encode())))
+    return (record(1, struct.pack(">HB5x", 1, 0)) + record(4, params) + record(4, b"")
+            + record(5, body) + record(5, b""))
+
+
+def fastcgi_stdout(s):
+    """The program's answer: its FastCGI stdout records up to the end of the request."""
+    out = b""
+    while True:
+        header = b""
+        while len(header) < 8:
+            chunk = s.recv(8 - len(header))
+            if not chunk:
+                raise AssertionError("the program hung up before the end of the request")
+            header += chunk
+        _, kind, _, length, padding, _ = struct.unpack(">BBHHBB", header)
+        content = b""
+        while len(content) < length + padding:
+            content += s.recv(length + padding - len(content))
+        if kind == 6:
+            out += content[:length]
+        if kind == 3:
+            return out
 
 
 def run_purge(stack):
@@ -165,6 +202,36 @@ class PurgeLeavesNoTrace(unittest.TestCase):
             self.assertEqual(admin_request(stack, "GET", "/api/admin/purge")[0], 405)
             self.assertEqual(admin_request(stack, "POST", "/api/messages"), (404, {"error": {
                 "code": "not_found", "message": "Cette adresse n'existe pas."}}))
+
+    def test_purge_started_under_fastcgi_serves_the_admins_purge(self):
+        # The contract: "the same program serves the purge as a FastCGI
+        # endpoint for admins when started under FastCGI" (as spawn-fcgi
+        # or a systemd socket unit start it: standard input listening).
+        with Stack() as stack:
+            self.purge_under_fastcgi(stack)
+
+    def purge_under_fastcgi(self, stack):
+        folder = tempfile.mkdtemp(prefix="abri-purge-fcgi-")
+        path = os.path.join(folder, "purge.sock")
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(path)
+        listener.listen(4)
+        program = subprocess.Popen([os.path.join(BIN, "purge")], stdin=listener.fileno(),
+                                   env=stack.program_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        listener.close()
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                s.settimeout(20)
+                s.connect(path)
+                s.sendall(fastcgi_request(b"POST", b"/api/admin/purge", b"{}"))
+                answer = fastcgi_stdout(s)
+        finally:
+            program.terminate()
+            program.wait(timeout=20)
+            shutil.rmtree(folder)
+        head, _, body = answer.partition(b"\r\n\r\n")
+        self.assertTrue(head.startswith(b"Status: 200 "), head)
+        self.assertEqual(set(json.loads(body)), {"sessions", "messages", "seconds", "scrubbed"})
 
     def test_metrics_are_served_on_the_administrators_socket_only(self):
         with Stack() as stack:
