@@ -5,6 +5,7 @@
 //   abrictl [--db PATH] unit add CODE --name "..." --kind police|gendarmerie
 //   abrictl [--db PATH] unit list | unit fallback CODE FALLBACK_CODE|none
 //   abrictl [--db PATH] unit rename CODE --name "..." | unit remove CODE
+//   abrictl [--db PATH] unit names CODE on|off
 //   abrictl [--db PATH] route add KEY UNIT_CODE | route default UNIT_CODE
 //   abrictl [--db PATH] route list | route remove KEY
 //   abrictl [--db PATH] agent add USERNAME --unit CODE [--unit CODE...] [--display "..."]  (password on stdin)
@@ -49,6 +50,7 @@ const char* const kUsage =
     "  unit fallback CODE FALLBACK_CODE|none      who takes over when nobody of CODE is on duty\n"
     "  unit rename CODE --name NAME               the name people see\n"
     "  unit remove CODE                           refused while routes, operators or chats use it\n"
+    "  unit names CODE on|off                     the person sees operators' display names (else the unit's kind)\n"
     "  route add KEY UNIT_CODE                    KEY: 13, 130, 13001, 974, 2A, 2B\n"
     "  route default UNIT_CODE                    the unit for every other postcode\n"
     "  route list [--json] | route remove KEY\n"
@@ -212,14 +214,18 @@ int unit(const Config& config, const Args& args) {
                 out.push_back({{"code", l.unit.code},
                                {"name", l.unit.name},
                                {"kind", l.unit.kind},
-                               {"fallback", or_null(l.fallback_code)}});
+                               {"fallback", or_null(l.fallback_code)},
+                               {"signs_names", l.signs_names}});
             }
             print_json(out);
             return 0;
         }
         std::vector<Row> rows;
-        for (const auto& l : units) rows.push_back({l.unit.code, l.unit.kind, or_dash(l.fallback_code), l.unit.name});
-        print_table({"CODE", "KIND", "FALLBACK", "NAME"}, rows);
+        for (const auto& l : units) {
+            rows.push_back({l.unit.code, l.unit.kind, or_dash(l.fallback_code), l.signs_names ? "names" : "kind",
+                            l.unit.name});
+        }
+        print_table({"CODE", "KIND", "FALLBACK", "SIGNED", "NAME"}, rows);
         return 0;
     }
     if (args.size() == 2 && args[0] == "remove") {
@@ -233,6 +239,14 @@ int unit(const Config& config, const Args& args) {
         const std::string name = args.one("name");
         write(config, [&](store::Db& db) { routing::rename_unit(db, args[1], name); });
         std::cout << "unit " << args[1] << " is now called: " << name << "\n";
+        return 0;
+    }
+    if (args.size() == 3 && args[0] == "names" && (args[2] == "on" || args[2] == "off")) {
+        args.only({});
+        const bool on = args[2] == "on";
+        write(config, [&](store::Db& db) { routing::set_signs_names(db, args[1], on); });
+        std::cout << "from now on, the person sees " << (on ? "the display names of " : "the kind of unit for ")
+                  << args[1] << "'s operators\n";
         return 0;
     }
     if (args.size() == 3 && args[0] == "fallback") {

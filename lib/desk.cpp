@@ -36,7 +36,11 @@ constexpr const char* kAllUnits = "SELECT id, code, name, kind FROM units ORDER 
 constexpr const char* kTranscript =
     "SELECT m.sender, m.text, m.at, coalesce(m.kind, ''), coalesce(a.display_name, a.username, '') "
     "FROM messages m LEFT JOIN agents a ON a.id = m.author_id WHERE m.session_id = ? ORDER BY m.id LIMIT ?";
-constexpr const char* kSetAuthor = "UPDATE messages SET author_id = ? WHERE id = ? AND author_id IS NULL";
+// The author, and whether the person sees their display name: the choice
+// of the unit holding the conversation now (sql/007_signed_names.sql).
+constexpr const char* kSetAuthor =
+    "UPDATE messages SET author_id = ?1, signed = (SELECT signs_names FROM units WHERE id = ?3) "
+    "WHERE id = ?2 AND author_id IS NULL";
 
 http::Error not_found() { return {404, "not_found", "Cette conversation n'existe pas ou n'est plus visible."}; }
 
@@ -185,7 +189,7 @@ messages::Sent reply(store::Db& db, std::int64_t agent_id, const Case& c, std::s
     if (messages::Sent sent{}; client_id && messages::find_sent(db, c.id, *client_id, sent)) return sent;
     // Only the holder's console and the person's page see it: no unit's queue changes.
     const auto sent = messages::add(db, c.id, 0, "agent", text, now, client_id);
-    store::Query(db, kSetAuthor, agent_id, sent.id).run();  // colleagues and the export say who answered
+    store::Query(db, kSetAuthor, agent_id, sent.id, c.unit_id).run();  // colleagues and the export say who answered
     return sent;
 }
 

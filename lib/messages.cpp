@@ -21,9 +21,12 @@ constexpr const char* kCountVisitor =
 constexpr const char* kCountAgent =
     "UPDATE sessions SET unread = 0, answered_at = coalesce(answered_at, ?), agent_typing_at = 0 WHERE id = ?";
 // One more than a page can hold, in count: the byte budget ends it sooner.
+// The author's display name only on a signed message, never the username.
 constexpr const char* kAfter =
-    "SELECT id, sender, text, at, coalesce(kind, '') FROM messages WHERE session_id = ? AND id > ? "
-    "ORDER BY id LIMIT 1000";
+    "SELECT m.id, m.sender, m.text, m.at, coalesce(m.kind, ''), "
+    "CASE WHEN m.signed THEN coalesce(a.display_name, '') ELSE '' END "
+    "FROM messages m LEFT JOIN agents a ON a.id = m.author_id WHERE m.session_id = ? AND m.id > ? "
+    "ORDER BY m.id LIMIT 1000";
 
 constexpr std::array<std::string_view, 6> kVisitorKinds = {"claimed",   "released", "transferred",
                                                           "escalated", "closed",   "danger"};
@@ -73,7 +76,7 @@ Page for_visitor(store::Db& db, std::int64_t session_id, std::int64_t after_id) 
     std::size_t bytes = 0;
     store::Query query(db, kAfter, session_id, after_id);
     while (query.next()) {
-        Message m{query.integer(0), query.text(1), query.text(2), query.integer(3), query.text(4)};
+        Message m{query.integer(0), query.text(1), query.text(2), query.integer(3), query.text(4), query.text(5)};
         if (m.from == "system" && !visitor_sees(m.kind)) continue;
         bytes += m.text.size();
         if (!page.list.empty() && bytes > limits::kMaxAnswerBytes) {
@@ -88,6 +91,7 @@ Page for_visitor(store::Db& db, std::int64_t session_id, std::int64_t after_id) 
 nlohmann::json to_json(const Message& m) {
     nlohmann::json out = {{"id", m.id}, {"from", m.from}, {"text", m.text}, {"at", m.at}};
     if (!m.kind.empty()) out["kind"] = m.kind;
+    if (!m.author.empty()) out["author"] = m.author;
     return out;
 }
 

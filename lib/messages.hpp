@@ -20,6 +20,7 @@ struct Message {
     std::string text;
     std::int64_t at;
     std::string kind;  // system messages: claimed, released, left, ...; else empty
+    std::string author;  // an operator's display name, when their unit signs with names; else empty
 };
 
 // Who sees a system message of `kind`: the person's page sees only what

@@ -42,12 +42,14 @@ constexpr const char* kUnitUsers =
     "SELECT (SELECT count(*) FROM routes WHERE unit_id = ?1), (SELECT count(*) FROM agent_units WHERE unit_id = ?1), "
     "(SELECT count(*) FROM sessions WHERE unit_id = ?1), (SELECT count(*) FROM units WHERE fallback_id = ?1)";
 constexpr const char* kListUnits =
-    "SELECT u.id, u.code, u.name, u.kind, coalesce(f.code, '') FROM units u LEFT JOIN units f ON f.id = u.fallback_id "
+    "SELECT u.id, u.code, u.name, u.kind, coalesce(f.code, ''), u.signs_names "
+    "FROM units u LEFT JOIN units f ON f.id = u.fallback_id "
     "ORDER BY u.code";
 constexpr const char* kListRoutes =
     "SELECT r.key, u.code FROM routes r JOIN units u ON u.id = r.unit_id ORDER BY r.key = '*', r.key";
 constexpr const char* kDeleteRoute = "DELETE FROM routes WHERE key = ?";
 constexpr const char* kSetFallback = "UPDATE units SET fallback_id = ?2 WHERE id = ?1";
+constexpr const char* kSetSignsNames = "UPDATE units SET signs_names = ?2 WHERE code = ?1";
 constexpr const char* kUpsertRoute =
     "INSERT INTO routes (key, unit_id) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET unit_id = excluded.unit_id";
 
@@ -111,7 +113,8 @@ std::vector<UnitListing> list_units(store::Db& db) {
     store::Query query(db, kListUnits);
     while (query.next()) {
         units.push_back({.unit = {query.integer(0), query.text(1), query.text(2), query.text(3)},
-                         .fallback_code = query.text(4)});
+                         .fallback_code = query.text(4),
+                         .signs_names = query.integer(5) != 0});
     }
     return units;
 }
@@ -198,6 +201,11 @@ void set_fallback(store::Db& db, std::string_view unit_code, std::string_view fa
     if (!fallback) throw std::runtime_error("no unit " + std::string(fallback_code) + " (see: abrictl unit list)");
     if (fallback->id == unit->id) throw std::runtime_error("a unit cannot be its own fallback");
     store::Query(db, kSetFallback, unit->id, fallback->id).run();
+}
+
+void set_signs_names(store::Db& db, std::string_view unit_code, bool on) {
+    store::Query(db, kSetSignsNames, unit_code, static_cast<std::int64_t>(on)).run();
+    if (store::changes(db) == 0) throw std::runtime_error("no unit " + std::string(unit_code) + " (see: abrictl unit list)");
 }
 
 }  // namespace abri::routing

@@ -41,6 +41,7 @@ std::optional<Unit> find_unit_by_id(store::Db& db, std::int64_t id);
 struct UnitListing {
     Unit unit;
     std::string fallback_code;
+    bool signs_names;
 };
 std::vector<UnitListing> list_units(store::Db& db);
 std::vector<std::pair<std::string, std::string>> list_routes(store::Db& db);
@@ -57,5 +58,8 @@ void set_route(store::Db& db, std::string_view key, std::string_view unit_code);
 void remove_route(store::Db& db, std::string_view key);
 // FALLBACK_CODE "none" removes the fallback.
 void set_fallback(store::Db& db, std::string_view unit_code, std::string_view fallback_code);
+// Whether the person sees the unit's operators' display names on their
+// next messages (else the unit's kind). Throws when there is no such unit.
+void set_signs_names(store::Db& db, std::string_view unit_code, bool on);
 
 }  // namespace abri::routing

@@ -38,12 +38,12 @@ class AdminCommands(StackCase):
 
     def test_unit_list_is_a_table_and_json(self):
         table = self.ctl_ok("unit", "list")
-        self.assertRegex(table.splitlines()[0], r"^CODE\s+KIND\s+FALLBACK\s+NAME$")
+        self.assertRegex(table.splitlines()[0], r"^CODE\s+KIND\s+FALLBACK\s+SIGNED\s+NAME$")
         self.assertIn("Préfecture de police de Paris", table)
         units = self.ctl_json("unit", "list")
         paris = next(u for u in units if u["code"] == "PP-75")
         self.assertEqual(paris, {"code": "PP-75", "name": "Préfecture de police de Paris", "kind": "police",
-                                 "fallback": None})
+                                 "fallback": None, "signs_names": False})
 
     def test_unit_rename(self):
         self.ctl_ok("unit", "add", "REN-1", "--name", "Ancien nom", "--kind", "police")
@@ -212,6 +212,33 @@ class NotesAndAuthors(StackCase):
         holder.poll()
         self.assertEqual(holder.claim(visitor.session)[0], 200)
         return visitor
+
+    def test_a_unit_may_sign_with_display_names(self):
+        self.assertEqual(self.stack.ctl("unit", "add", "SIGN-64", "--name", "Brigade de Pau", "--kind", "gendarmerie")[0], 0)
+        self.assertEqual(self.stack.ctl("route", "add", "64", "SIGN-64")[0], 0)
+        operator_with_display(self.stack, "soline", "Soline", "SIGN-64")
+        add_operator(self.stack, "sans-nom", "SIGN-64")
+        soline, nameless = Operator(self.stack, "soline"), Operator(self.stack, "sans-nom")
+        signed, unsigned = Visitor(self.stack, "64000"), Visitor(self.stack, "64000")
+        self.assertEqual(soline.claim(signed.session)[0], 200)
+        self.assertEqual(nameless.claim(unsigned.session)[0], 200)
+        self.assertEqual(soline.say(signed.session, "Avant")[0], 201)
+
+        status, out, err = self.stack.ctl("unit", "names", "SIGN-64", "on")
+        self.assertEqual(status, 0, err)
+        self.assertIn({"code": "SIGN-64", "signs_names": True},
+                      [{k: u[k] for k in ("code", "signs_names")} for u in json.loads(self.stack.ctl("unit", "list", "--json")[1])])
+        self.assertEqual(soline.say(signed.session, "Après")[0], 201)
+        self.assertEqual(nameless.say(unsigned.session, "Sans nom")[0], 201)
+        self.assertEqual(self.stack.ctl("unit", "names", "SIGN-64", "off")[0], 0)
+        self.assertEqual(soline.say(signed.session, "De nouveau")[0], 201)
+
+        # Signed when written under "on", by the display name only, never the username.
+        authors = [(m["text"], m.get("author")) for m in signed.poll()["messages"] if m["from"] == "agent"]
+        self.assertEqual(authors, [("Avant", None), ("Après", "Soline"), ("De nouveau", None)])
+        self.assertNotIn("author", next(m for m in unsigned.poll()["messages"] if m["from"] == "agent"))
+        self.assertNotEqual(self.stack.ctl("unit", "names", "NOPE", "on")[0], 0)
+        self.assertNotEqual(self.stack.ctl("unit", "names", "SIGN-64", "maybe")[0], 0)
 
     def test_notes_reach_operators_and_never_the_person(self):
         nadia, noel = Operator(self.stack, "nadia"), Operator(self.stack, "noel")

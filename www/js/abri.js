@@ -328,7 +328,7 @@
       var who = document.createElement('p');
       who.className = 'who';
       li.appendChild(who);
-      setWho(c, li, m.from, clock(m.at));
+      setWho(c, li, m.from, clock(m.at), m.author);
     }
     var txt = document.createElement('p');
     txt.className = 'txt';
@@ -338,8 +338,10 @@
     return li;
   }
 
-  function setWho(c, li, from, note) {
-    li.firstChild.textContent = (from === 'visitor' ? word('who.you') : (word('who.' + c.kind) || word('who.team'))) + note;
+  // `author`: the operator's name, when their unit chose to sign with it.
+  function setWho(c, li, from, note, author) {
+    var team = word('who.' + c.kind) || word('who.team');
+    li.firstChild.textContent = (from === 'visitor' ? word('who.you') : author ? author + ' (' + team + ')' : team) + note;
   }
 
   function clock(at) {
