@@ -4,11 +4,14 @@ deploy/dev/stack.sh on a free loopback port, with a database of its own.
     with Stack(env={"ABRI_IDLE_TTL": "2"}) as stack:
         status, body, headers = stack.request("POST", "/api/session", {...})
 """
+import contextlib
 import http.client
 import json
 import os
+import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import tempfile
 import time
@@ -42,6 +45,48 @@ def stop_group(process, timeout=15):
             process.wait()
 
 
+class DemoDatabase:
+    """What `stack.sh --demo` writes into a new database (units, routes,
+    canned replies, an operator with an Argon2 hash): some forty abrictl
+    runs, seconds of every stack's start. The first demo stack of a test
+    process keeps a copy of its database as the filling left it; later
+    ones start from that copy, and stack.sh, finding a database, fills
+    nothing. The login secret (made on first use) is not kept: each stack
+    makes its own."""
+
+    FILES = ("abri.db", "demo-operator.txt")
+
+    def __init__(self):
+        self.kept = None
+
+    def seed(self, db):
+        """Copies the kept database to `db` (a stack's, not made yet); False
+        when there is nothing kept yet."""
+        if self.kept is None:
+            return False
+        directory = os.path.dirname(db)
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        for name in self.FILES:
+            shutil.copy2(os.path.join(self.kept.name, name), os.path.join(directory, name))
+        return True
+
+    def keep(self, db):
+        """Keeps a copy of `db`, a stack's database just filled and started
+        (the programs have it open: SQLite's backup reads it consistently)."""
+        self.kept = tempfile.TemporaryDirectory(prefix="abri-demo-")
+        copy = os.path.join(self.kept.name, "abri.db")
+        with contextlib.closing(sqlite3.connect(db, timeout=10)) as source, \
+                contextlib.closing(sqlite3.connect(copy)) as target:
+            source.backup(target)
+            target.execute("DELETE FROM login_secret")
+            target.commit()
+        shutil.copymode(db, copy)
+        shutil.copy2(os.path.join(os.path.dirname(db), "demo-operator.txt"), self.kept.name)
+
+
+demo_database = DemoDatabase()
+
+
 class Stack:
     def __init__(self, env=None, demo=True, session_rate="10000r/s"):
         self.extra_env = env or {}
@@ -63,6 +108,8 @@ class Stack:
         env.update({"PORT": str(self.port), "PREFIX": self.prefix, "ABRI_DB": self.db, "BIN": BIN,
                     "SESSION_RATE": self.session_rate})
         env.update(self.extra_env)
+        # stack.sh fills a new database with the demo data: kept for the next stacks.
+        filled_here = self.demo and not os.path.exists(self.db) and not demo_database.seed(self.db)
         self.log = open(os.path.join(self.dir, "stack.log"), "w")
         args = [os.path.join(ROOT, "deploy", "dev", "stack.sh")] + (["--demo"] if self.demo else [])
         self.process = subprocess.Popen(args, env=env, stdout=self.log, stderr=subprocess.STDOUT,
@@ -72,6 +119,8 @@ class Stack:
             if self.process.poll() is not None:
                 raise RuntimeError("stack.sh exited: " + self.read_log())
             if "ready on" in self.read_log():
+                if filled_here:
+                    demo_database.keep(self.db)
                 return self
             time.sleep(0.05)
         raise RuntimeError("the stack did not start: " + self.read_log())
@@ -125,7 +174,6 @@ class Stack:
 
     def sql(self, statement, *params):
         """Reads the database directly (tests only), as sqlite3 would."""
-        import sqlite3
         with sqlite3.connect(self.db, timeout=10) as db:
             return db.execute(statement, params).fetchall()
 
