@@ -274,8 +274,10 @@ class ClientsWhoLeave(StackCase):
                        "Content-Type: application/json\r\nContent-Length: 200\r\n\r\n{\"text\": \"à moi" % token)
                       .encode())
             sockets.append(s)
-        time.sleep(0.5)
-        # nginx holds a half-sent body: the program has not seen it.
+        # nginx (one worker) has read the half-sent bodies once it has
+        # answered a request sent after them. It holds them: the program
+        # has not seen them.
+        self.assertEqual(self.stack.request("GET", "/api/health")[0], 200)
         self.assertLessEqual(open_fds(process), baseline + 2)
         for s in sockets:
             s.close()
@@ -302,8 +304,11 @@ class ClientsWhoLeave(StackCase):
             s.sendall(("GET /api/messages?after=0&wait=0 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n"
                        % token).encode())
             readers.append(s)
-        time.sleep(2)
         try:
+            # The program has answered all six: their first bytes are here.
+            for s in readers:
+                s.settimeout(30)
+                self.assertTrue(s.recv(1, socket.MSG_PEEK), "a big answer never came")
             start = time.monotonic()
             status = self.stack.request("POST", "/api/messages", {"text": "pas bloqué"}, token=self.tokens[0],
                                         timeout=30)[0]
