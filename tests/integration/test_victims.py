@@ -376,7 +376,8 @@ class MaximumLife(StackCase):
 
     def test_waiting_poll_of_an_expiring_session_answers_401(self):
         token = self.stack.open_session()["token"]
-        status, _, _ = self.stack.request("GET", "/api/messages?wait=10", token=token)
+        # Answered at its deadline, past the session's life.
+        status, _, _ = self.stack.request("GET", "/api/messages?wait=5", token=token)
         self.assertEqual(status, 401)
 
 
