@@ -160,7 +160,8 @@ def all_jobs():
     try:
         jobs += unit_jobs()
     except Exception as error:  # no binary, no listing: a failure of the suite, not a crash of the runner
-        jobs.append(Job("unit", UNIT, lambda: Outcome("could not list the unit tests: %s\n" % error, [(UNIT, 0, 1)])))
+        listing = Outcome("could not list the unit tests: %s\n" % error, [(UNIT, 0, 1)])
+        jobs.append(Job("unit", UNIT, lambda: listing))
     modules = sorted(integration_modules(), key=os.path.getsize, reverse=True)
     return jobs + [Job(os.path.relpath(path, HERE), INTEGRATION, lambda path=path: module_job(path)) for path in modules]
 
