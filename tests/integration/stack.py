@@ -14,6 +14,7 @@ import socket
 import sqlite3
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 
@@ -54,34 +55,38 @@ class DemoDatabase:
     nothing. The login secret (made on first use) is not kept: each stack
     makes its own."""
 
-    FILES = ("abri.db", "demo-operator.txt")
-
     def __init__(self):
-        self.kept = None
+        self.kept = None  # a TemporaryDirectory once kept, never replaced: stacks of other threads copy from it
+        self.keeping = threading.Lock()
 
     def seed(self, db):
         """Copies the kept database to `db` (a stack's, not made yet); False
         when there is nothing kept yet."""
-        if self.kept is None:
+        kept = self.kept
+        if kept is None:
             return False
         directory = os.path.dirname(db)
         os.makedirs(directory, mode=0o700, exist_ok=True)
-        for name in self.FILES:
-            shutil.copy2(os.path.join(self.kept.name, name), os.path.join(directory, name))
+        for name in ("abri.db", "demo-operator.txt"):
+            shutil.copy2(os.path.join(kept.name, name), os.path.join(directory, name))
         return True
 
     def keep(self, db):
         """Keeps a copy of `db`, a stack's database just filled and started
-        (the programs have it open: SQLite's backup reads it consistently)."""
-        self.kept = tempfile.TemporaryDirectory(prefix="abri-demo-")
-        copy = os.path.join(self.kept.name, "abri.db")
+        (the programs have it open: SQLite's backup reads it consistently),
+        unless another stack's was kept first."""
+        kept = tempfile.TemporaryDirectory(prefix="abri-demo-")
+        copy = os.path.join(kept.name, "abri.db")
         with contextlib.closing(sqlite3.connect(db, timeout=10)) as source, \
                 contextlib.closing(sqlite3.connect(copy)) as target:
             source.backup(target)
             target.execute("DELETE FROM login_secret")
             target.commit()
         shutil.copymode(db, copy)
-        shutil.copy2(os.path.join(os.path.dirname(db), "demo-operator.txt"), self.kept.name)
+        shutil.copy2(os.path.join(os.path.dirname(db), "demo-operator.txt"), kept.name)
+        with self.keeping:
+            if self.kept is None:
+                self.kept = kept
 
 
 demo_database = DemoDatabase()
