@@ -17,6 +17,9 @@ from operators import Operator
 from stack import BIN, Stack, StackCase, UNLIMITED_SENDS
 
 
+MESSAGES_PER_SESSION = 2000  # limits::kMaxSessionMessages
+
+
 def marker():
     return "MARKER" + secrets.token_hex(12).upper()
 
@@ -227,6 +230,9 @@ class PurgeUnderLoad(unittest.TestCase):
             def keep_sending(token):
                 n = 0
                 while not stop.is_set():
+                    if n == MESSAGES_PER_SESSION:  # a slow purge: this one is full, the visitor goes on in a new one
+                        token, n = stack.open_session()["token"], 0
+                        visitors.append(token)
                     text = "live %s %d" % (token[:6], n)
                     status, body, _ = stack.request("POST", "/api/messages", {"text": text}, token=token)
                     if status == 201:
