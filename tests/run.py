@@ -4,12 +4,23 @@ Suites: the Boost.Test unit tests of lib/ ($ABRI_UNIT_TESTS), the Python
 integration tests (tests/integration, tests/deploy) that drive the real
 nginx and programs, and the browser tests (tests/browser/*.mjs) against a
 stack started here.
+
+Most of the time goes to waiting (long polls, timers, programs starting),
+not to computing: the suites run as jobs, ABRI_TEST_JOBS (4) at a time,
+each integration module in a process of its own with stacks of its own,
+each browser script on a stack of its own, the unit tests one top-level
+suite per process. A job's output is printed whole when it ends; the
+slowest tests, the per-suite counts and the closing line come last.
 """
+import concurrent.futures
 import glob
+import json
 import os
 import re
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 import unittest
 
@@ -17,29 +28,41 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "integration"))
 from stack import Stack  # noqa: E402
 
-totals = {"passed": 0, "failed": 0}
+JOBS = int(os.environ.get("ABRI_TEST_JOBS", "4"))
+UNIT = "unit (Boost.Test)"
+INTEGRATION = "integration (unittest)"
 
 
-def count(suite, passed, failed):
-    totals["passed"] += passed
-    totals["failed"] += failed
-    print("== %s: %d passed, %d failed" % (suite, passed, failed), flush=True)
+class Outcome:
+    """What one job found: its printed output, (suite, passed, failed)
+    counts, and (seconds, test id) for the integration tests it ran."""
+
+    def __init__(self, output="", counts=(), durations=()):
+        self.output = output
+        self.counts = list(counts)
+        self.durations = list(durations)
 
 
-def unit_tests():
-    binary = os.environ["ABRI_UNIT_TESTS"]
-    done = subprocess.run([binary, "--report_level=short", "--log_level=error"], capture_output=True, text=True)
-    sys.stdout.write(done.stdout + done.stderr)
+# -- unit tests: one process per top-level suite ------------------------------
+def unit_suites(binary):
+    listing = subprocess.run([binary, "--list_content"], capture_output=True, text=True, check=True)
+    return [line.rstrip("*").strip() for line in listing.stderr.splitlines() + listing.stdout.splitlines()
+            if line.strip() and not line.startswith(" ")]
+
+
+def unit_job(binary, suite):
+    done = subprocess.run([binary, "--run_test=" + suite, "--report_level=short", "--log_level=error"],
+                          capture_output=True, text=True)
     text = done.stdout + done.stderr
     passed = sum(int(n) for n in re.findall(r"(\d+) test cases? out of \d+ passed", text))
     failed = sum(int(n) for n in re.findall(r"(\d+) test cases? out of \d+ failed", text))
-    if "No errors detected" in text and passed == 0:
-        passed = int(re.search(r"(\d+) test case", text).group(1)) if re.search(r"(\d+) test case", text) else 1
     if done.returncode != 0 and failed == 0:
         failed = 1
-    count("unit (Boost.Test)", passed, failed)
+    # Boost's report of a shard that passed says only what the counts say.
+    return Outcome(text if failed else "", [(UNIT, passed, failed)])
 
 
+# -- integration tests: one process per module ---------------------------------
 class TimedResult(unittest.TextTestResult):
     """Records each test's duration, so the slowest can be named."""
 
@@ -54,68 +77,136 @@ class TimedResult(unittest.TextTestResult):
         super().stopTest(test)
 
 
-def python_tests():
-    loader = unittest.TestLoader()
-    suite = unittest.TestSuite()
+def integration_modules():
+    found = []
     for folder in ("integration", "deploy"):
-        path = os.path.join(HERE, folder)
-        if os.path.isdir(path):
-            suite.addTests(loader.discover(path, pattern="test_*.py", top_level_dir=path))
+        found += sorted(glob.glob(os.path.join(HERE, folder, "test_*.py")))
+    return found
+
+
+def run_module(path, report):
+    """In the job's own process: the tests of one module, reported to the
+    file `report` (JSON) for the runner to count."""
+    folder = os.path.dirname(path)
+    suite = unittest.TestLoader().discover(folder, pattern=os.path.basename(path), top_level_dir=folder)
     result = unittest.TextTestRunner(verbosity=2, stream=sys.stdout, resultclass=TimedResult).run(suite)
-    print("slowest:")
-    for seconds, name in sorted(TimedResult.durations, reverse=True)[:8]:
-        print("  %6.1f s  %s" % (seconds, name))
     failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
-    count("integration (unittest)", result.testsRun - failed - len(result.skipped), failed)
+    with open(report, "w") as f:
+        json.dump({"passed": result.testsRun - failed - len(result.skipped), "failed": failed,
+                   "durations": TimedResult.durations}, f)
 
 
-# A script whose traffic would change what the others see gets a stack of
-# its own: flood.mjs floods session creation on purpose. The others share
-# one stack, where agent.mjs's 110 sessions a minute (the queue's paging)
-# must not be taken for a flood.
-OWN_STACK = {"flood.mjs"}
-SHARED_STACK_ENV = {"ABRI_WORK_AFTER": "1000000"}
+def module_job(path):
+    with tempfile.NamedTemporaryFile(suffix=".json") as report:
+        done = subprocess.run([sys.executable, os.path.abspath(__file__), "--module", path, report.name],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        with open(report.name) as f:
+            found = f.read()
+    if done.returncode != 0 or not found:  # the module could not even be loaded: one failure
+        return Outcome(done.stdout, [(INTEGRATION, 0, 1)])
+    found = json.loads(found)
+    return Outcome(done.stdout, [(INTEGRATION, found["passed"], found["failed"])],
+                   [tuple(d) for d in found["durations"]])
 
 
-def run_browser_script(script, stack):
-    user, password = stack.demo_operator() if os.path.exists(
-        os.path.join(os.path.dirname(stack.db), "demo-operator.txt")) else ("", "")
-    # The database and abrictl too: a script can add a colleague's account.
-    env = dict(os.environ, ABRI_URL=stack.url, ABRI_AGENT_USER=user, ABRI_AGENT_PASSWORD=password,
-               ABRI_DB=stack.db, ABRI_BIN=os.environ.get("ABRI_BIN", os.path.join(os.path.dirname(HERE), "bin")))
-    done = subprocess.run(["node", script], env=env, capture_output=True, text=True, timeout=600)
-    sys.stdout.write(done.stdout + done.stderr)
+# -- browser tests: one stack and one job per script ------------------------------
+# flood.mjs floods session creation on purpose, on a stack as installed.
+# The others' stacks never ask for work: agent.mjs's 110 sessions a minute
+# (the queue's paging) must not be taken for a flood.
+FLOODED = {"flood.mjs"}
+UNFLOODED_ENV = {"ABRI_WORK_AFTER": "1000000"}
+
+
+def browser_job(script):
+    with Stack(env=None if os.path.basename(script) in FLOODED else UNFLOODED_ENV) as stack:
+        user, password = stack.demo_operator()
+        # The database and abrictl too: a script can add a colleague's account.
+        env = dict(os.environ, ABRI_URL=stack.url, ABRI_AGENT_USER=user, ABRI_AGENT_PASSWORD=password,
+                   ABRI_DB=stack.db, ABRI_BIN=os.environ.get("ABRI_BIN", os.path.join(os.path.dirname(HERE), "bin")))
+        done = subprocess.run(["node", script], env=env, capture_output=True, text=True, timeout=600)
     match = re.findall(r"^(\d+) passed, (\d+) failed", done.stdout, re.M)
     passed, failed = (int(match[-1][0]), int(match[-1][1])) if match else (0, 1)
     if done.returncode != 0 and failed == 0:
         failed = 1
-    count("browser " + os.path.basename(script), passed, failed)
+    return Outcome(done.stdout + done.stderr, [("browser " + os.path.basename(script), passed, failed)])
 
 
-def browser_tests():
+# -- the runner -------------------------------------------------------------------
+class Job:
+    """One unit of work for the pool: `run` returns an Outcome; `suite` is
+    where a job that cannot run at all counts its failure."""
+
+    def __init__(self, name, suite, run):
+        self.name, self.suite, self.run = name, suite, run
+
+
+def browser_jobs():
     scripts = sorted(glob.glob(os.path.join(HERE, "browser", "*.mjs")))
-    scripts = [s for s in scripts if not os.path.basename(s).startswith("_")]
-    shared = [s for s in scripts if os.path.basename(s) not in OWN_STACK]
-    if shared:
-        with Stack(env=SHARED_STACK_ENV) as stack:
-            for script in shared:
-                run_browser_script(script, stack)
-    for script in scripts:
-        if os.path.basename(script) in OWN_STACK:
-            with Stack() as stack:
-                run_browser_script(script, stack)
+    return [Job("browser " + os.path.basename(script), "browser " + os.path.basename(script),
+                lambda script=script: browser_job(script))
+            for script in scripts if not os.path.basename(script).startswith("_")]
+
+
+def unit_jobs():
+    binary = os.environ["ABRI_UNIT_TESTS"]
+    return [Job("unit " + suite, UNIT, lambda suite=suite: unit_job(binary, suite)) for suite in unit_suites(binary)]
+
+
+def all_jobs():
+    """The longest first, so that no long job starts last: the browser
+    scripts, the unit suites, then the integration modules, the longest
+    file first."""
+    jobs = browser_jobs()
+    try:
+        jobs += unit_jobs()
+    except Exception as error:  # no binary, no listing: a failure of the suite, not a crash of the runner
+        listing = Outcome("could not list the unit tests: %s\n" % error, [(UNIT, 0, 1)])
+        jobs.append(Job("unit", UNIT, lambda: listing))
+    modules = sorted(integration_modules(), key=os.path.getsize, reverse=True)
+    return jobs + [Job(os.path.relpath(path, HERE), INTEGRATION, lambda path=path: module_job(path)) for path in modules]
+
+
+def run_job(job, printing):
+    started = time.monotonic()
+    try:
+        outcome = job.run()
+    except Exception as error:  # a job that cannot run is a failure, not a crash of the runner
+        outcome = Outcome("%s could not run: %s\n" % (job.name, error), [(job.suite, 0, 1)])
+    with printing:
+        print("---- %s (%.1f s)" % (job.name, time.monotonic() - started))
+        sys.stdout.write(outcome.output)
+        sys.stdout.flush()
+    return outcome
 
 
 def main():
-    for suite in (unit_tests, python_tests, browser_tests):
+    printing = threading.Lock()
+    with tempfile.TemporaryDirectory(prefix="abri-demo-") as demo:
+        # The demo database, filled once for every job's stacks (stack.py's DemoDatabase).
+        os.environ["ABRI_TEST_DEMO_DIR"] = demo
         try:
-            suite()
-        except Exception as error:  # a suite that cannot run is a failure, not a crash of the runner
-            print("== %s could not run: %s" % (suite.__name__, error))
-            count(suite.__name__, 0, 1)
-    print("%d passed, %d failed" % (totals["passed"], totals["failed"]))
-    return 1 if totals["failed"] else 0
+            Stack().start().stop()
+        except Exception as error:  # each job's stacks will fail and say so too
+            print("the demo database could not be made: %s" % error)
+        with concurrent.futures.ThreadPoolExecutor(JOBS) as pool:
+            outcomes = list(pool.map(lambda job: run_job(job, printing), all_jobs()))
+    print("slowest:")
+    for seconds, name in sorted((d for o in outcomes for d in o.durations), reverse=True)[:8]:
+        print("  %6.1f s  %s" % (seconds, name))
+    suites = {UNIT: [0, 0], INTEGRATION: [0, 0]}
+    for suite, passed, failed in (count for outcome in outcomes for count in outcome.counts):
+        suites.setdefault(suite, [0, 0])
+        suites[suite][0] += passed
+        suites[suite][1] += failed
+    for suite, (passed, failed) in suites.items():
+        print("== %s: %d passed, %d failed" % (suite, passed, failed))
+    passed, failed = (sum(counted[i] for counted in suites.values()) for i in (0, 1))
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    if sys.argv[1:2] == ["--module"]:
+        run_module(*sys.argv[2:4])
+    else:
+        sys.exit(main())

@@ -78,6 +78,22 @@ def wait_for(predicate, timeout=10.0, what='condition'):
     raise AssertionError('timed out waiting for ' + what)
 
 
+def held_by(program):
+    """What the processes running `program` hold: one for each process and
+    one for each socket it has open. A long poll adds one: its connection
+    in the FastCGI program, or the CGI process fcgiwrap started for it."""
+    held = 0
+    for entry in filter(str.isdigit, os.listdir('/proc')):
+        try:
+            if os.readlink('/proc/%s/exe' % entry) != program:
+                continue
+            fds = '/proc/%s/fd' % entry
+            held += 1 + sum(os.readlink(os.path.join(fds, fd)).startswith('socket:') for fd in os.listdir(fds))
+        except OSError:  # gone meanwhile
+            continue
+    return held
+
+
 # ----- what systemd would impose, without systemd --------------------------
 # The units' SystemCallFilter=@system-service ~@privileged @resources and
 # SystemCallErrorNumber=EPERM, NoNewPrivileges=yes, MemoryDenyWriteExecute=yes,
@@ -496,10 +512,13 @@ http {{
         return None, None, statuses
 
     def abort_long_poll(self, token, after):
+        program = os.path.realpath(self.at(LIBEXEC + '/messages'))
+        before = held_by(program)
         with self.raw_tls() as s:
             s.sendall(('GET /api/messages?after=%d&wait=25 HTTP/1.1\r\nHost: localhost\r\n'
                        'Authorization: Bearer %s\r\n\r\n' % (after, token)).encode())
-            time.sleep(1.0)  # the program holds the poll; the visitor leaves
+            # The visitor leaves once the program holds the poll.
+            wait_for(lambda: held_by(program) > before, what='the long-poll held by messages')
 
     def access_log_lines(self):
         with open(self.at(NGINX_LOG + '/abri-access.log')) as f:

@@ -1,5 +1,5 @@
 """What the hostile tests (test_hostile_*.py) share: the contract's error
-shape, the programs' process ids, raw HTTP, and small filesystems to fill
+shape, the programs' process ids and the requests they hold, raw HTTP, and small filesystems to fill
 or break under a stack's database. (Operators: operators.py.)"""
 import contextlib
 import os
@@ -58,6 +58,34 @@ def wait_for(predicate, timeout=15, step=0.05):
             return value
         time.sleep(step)
     return predicate()
+
+
+def connections(process_id):
+    """The sockets a program holds: its listening one, and one per request
+    it holds from nginx (queued, running or parked: fastcgi_keep_conn is
+    off, each request comes on a connection of its own)."""
+    fds = "/proc/%d/fd" % process_id
+    held = 0
+    for fd in os.listdir(fds):
+        try:
+            held += os.readlink(os.path.join(fds, fd)).startswith("socket:")
+        except FileNotFoundError:  # closed meanwhile
+            pass
+    return held
+
+
+class Held:
+    """The requests the program `name` of a stack holds beyond those it
+    held when made: how a test knows its long poll is parked, without
+    sleeping "long enough"."""
+
+    def __init__(self, stack, name):
+        self.process = pid(stack, name)
+        self.before = connections(self.process)
+
+    def reach(self, count, timeout=15):
+        """True once the program holds `count` more requests."""
+        return wait_for(lambda: connections(self.process) >= self.before + count, timeout)
 
 
 def restarted(stack, name, old_pid, timeout=15):
@@ -131,5 +159,5 @@ def integrity(db_path):
         return db.execute("PRAGMA integrity_check").fetchall()
 
 
-__all__ = ["assert_error", "pids", "pid", "restarted", "wait_for", "open_fds", "raw_http",
+__all__ = ["assert_error", "pids", "pid", "connections", "Held", "restarted", "wait_for", "open_fds", "raw_http",
            "filesystem_under_database", "integrity"]

@@ -4,13 +4,17 @@ deploy/dev/stack.sh on a free loopback port, with a database of its own.
     with Stack(env={"ABRI_IDLE_TTL": "2"}) as stack:
         status, body, headers = stack.request("POST", "/api/session", {...})
 """
+import contextlib
 import http.client
 import json
 import os
+import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 
@@ -42,6 +46,66 @@ def stop_group(process, timeout=15):
             process.wait()
 
 
+class DemoDatabase:
+    """What `stack.sh --demo` writes into a new database (units, routes,
+    canned replies, an operator with an Argon2 hash): some forty abrictl
+    runs, seconds of every stack's start (tens under the sanitizers). The
+    first demo stack keeps a copy of its database as the filling left it;
+    later ones start from that copy, and stack.sh, finding a database,
+    fills nothing. The copy is kept in $ABRI_TEST_DEMO_DIR when tests/run.py
+    shares one among its processes, else for this process. The login
+    secret (made on first use) is not kept: each stack makes its own."""
+
+    FILES = ("abri.db", "demo-operator.txt")
+
+    def __init__(self):
+        self.own = None
+        self.owning = threading.Lock()
+
+    def folder(self):
+        shared = os.environ.get("ABRI_TEST_DEMO_DIR")
+        if shared:
+            return shared
+        with self.owning:
+            if self.own is None:
+                self.own = tempfile.TemporaryDirectory(prefix="abri-demo-")
+        return self.own.name
+
+    def seed(self, db):
+        """Copies the kept database to `db` (a stack's, not made yet); False
+        when there is nothing kept yet."""
+        kept = os.path.join(self.folder(), "kept")
+        if not os.path.isdir(kept):
+            return False
+        directory = os.path.dirname(db)
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        for name in self.FILES:
+            shutil.copy2(os.path.join(kept, name), os.path.join(directory, name))
+        return True
+
+    def keep(self, db):
+        """Keeps a copy of `db`, a stack's database just filled and started
+        (the programs have it open: SQLite's backup reads it consistently),
+        unless another stack's was kept first. Made aside, then renamed:
+        a stack never copies half of it."""
+        making = tempfile.mkdtemp(dir=self.folder())
+        copy = os.path.join(making, "abri.db")
+        with contextlib.closing(sqlite3.connect(db, timeout=10)) as source, \
+                contextlib.closing(sqlite3.connect(copy)) as target:
+            source.backup(target)
+            target.execute("DELETE FROM login_secret")
+            target.commit()
+        shutil.copymode(db, copy)
+        shutil.copy2(os.path.join(os.path.dirname(db), "demo-operator.txt"), making)
+        try:
+            os.rename(making, os.path.join(self.folder(), "kept"))
+        except OSError:  # another stack's is kept already
+            shutil.rmtree(making)
+
+
+demo_database = DemoDatabase()
+
+
 class Stack:
     def __init__(self, env=None, demo=True, session_rate="10000r/s"):
         self.extra_env = env or {}
@@ -63,15 +127,20 @@ class Stack:
         env.update({"PORT": str(self.port), "PREFIX": self.prefix, "ABRI_DB": self.db, "BIN": BIN,
                     "SESSION_RATE": self.session_rate})
         env.update(self.extra_env)
+        # stack.sh fills a new database with the demo data: kept for the next stacks.
+        filled_here = self.demo and not os.path.exists(self.db) and not demo_database.seed(self.db)
         self.log = open(os.path.join(self.dir, "stack.log"), "w")
         args = [os.path.join(ROOT, "deploy", "dev", "stack.sh")] + (["--demo"] if self.demo else [])
         self.process = subprocess.Popen(args, env=env, stdout=self.log, stderr=subprocess.STDOUT,
                                         start_new_session=True)
-        deadline = time.monotonic() + 30
+        # Slow under the sanitizers, with other suites running beside.
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError("stack.sh exited: " + self.read_log())
             if "ready on" in self.read_log():
+                if filled_here:
+                    demo_database.keep(self.db)
                 return self
             time.sleep(0.05)
         raise RuntimeError("the stack did not start: " + self.read_log())
@@ -125,7 +194,6 @@ class Stack:
 
     def sql(self, statement, *params):
         """Reads the database directly (tests only), as sqlite3 would."""
-        import sqlite3
         with sqlite3.connect(self.db, timeout=10) as db:
             return db.execute(statement, params).fetchall()
 

@@ -7,8 +7,9 @@ import threading
 import time
 import unittest
 
+from hostile import Held, wait_for
 from operators import PASSWORD, Operator, add_operator
-from stack import Stack, StackCase
+from stack import StackCase
 
 PARIS = "75011"      # routed to PP-75 by the demo data
 MARSEILLE = "13001"  # routed to DDSP-13
@@ -79,9 +80,10 @@ class OperatorsFlow(StackCase):
 
         # A visitor's message wakes the operator's waiting poll at once.
         result = {}
+        held = Held(self.stack, "agent")
         waiter = threading.Thread(target=lambda: result.update(body=alice.poll(wait=20), end=time.monotonic()))
         waiter.start()
-        time.sleep(0.3)
+        self.assertTrue(held.reach(1), "the poll never reached the program")
         start = time.monotonic()
         self.visitor_send(token, "Oui, je suis chez moi")
         waiter.join(25)
@@ -109,12 +111,14 @@ class OperatorsFlow(StackCase):
 
     def test_queue_shows_the_longest_wait_first(self):
         alice = Operator(self.stack, "alice")
-        first = self.stack.open_session(PARIS)["session"]
-        time.sleep(1.1)
-        second = self.stack.open_session(PARIS)["session"]
+        newer = self.stack.open_session(PARIS)["session"]
+        longer = self.stack.open_session(PARIS)["session"]
+        # The later one has been waiting five seconds more: first in spite of its higher id.
+        self.stack.sql("UPDATE sessions SET created_at = created_at - 5, queued_at = queued_at - 5 "
+                       "WHERE public_id = ?", longer)
         order = [e["session"] for e in alice.poll()["queue"] if e["state"] == "waiting"]
-        self.assertLess(order.index(first), order.index(second))
-        self.assertGreaterEqual(entry(alice.poll(), first)["waiting"], 1)
+        self.assertLess(order.index(longer), order.index(newer))
+        self.assertGreaterEqual(entry(alice.poll(), longer)["waiting"], 5)
 
     def test_export_is_plain_text_with_times_and_speakers(self):
         alice = Operator(self.stack, "alice")
@@ -351,13 +355,11 @@ class OperatorsFlow(StackCase):
         self.assertIn("DDSP-13", [u["code"] for u in body["units"]])
 
 
-class DisabledAccount(unittest.TestCase):
-    def setUp(self):
-        self.stack = Stack().start()
-        add_operator(self.stack, "carole", "PP-75")
-
-    def tearDown(self):
-        self.stack.stop()
+class DisabledAccount(StackCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        add_operator(cls.stack, "carole", "PP-75")
 
     def test_disabled_account_cannot_log_in_or_keep_its_cookie(self):
         carole = Operator(self.stack, "carole")
@@ -365,9 +367,10 @@ class DisabledAccount(unittest.TestCase):
         self.assertEqual(carole.claim(session)[0], 200)
         carole.poll()
         result = {}
-        waiter = threading.Thread(target=lambda: result.update(answer=carole.events(carole.cursor, wait=3)))
+        held = Held(self.stack, "agent")
+        waiter = threading.Thread(target=lambda: result.update(answer=carole.events(carole.cursor, wait=20)))
         waiter.start()
-        time.sleep(0.5)
+        self.assertTrue(held.reach(1), "the poll never reached the program")
         status, _, err = self.stack.ctl("agent", "disable", "carole")
         self.assertEqual(status, 0, err)
         waiter.join(10)
@@ -380,13 +383,15 @@ class DisabledAccount(unittest.TestCase):
         self.assertEqual((status, body["error"]["code"]), (401, "invalid_credentials"))
 
 
-class Throttling(unittest.TestCase):
-    def setUp(self):
-        self.stack = Stack().start()
-        add_operator(self.stack, "dora", "PP-75")
+class Throttling(StackCase):
+    """Each test with accounts and unknown names of its own: the counts of
+    failures are per name."""
 
-    def tearDown(self):
-        self.stack.stop()
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        add_operator(cls.stack, "dora", "PP-75")
+        add_operator(cls.stack, "greta", "PP-75")
 
     def login(self, username, password):
         status, body, _ = self.stack.request("POST", "/api/agent/login", {"username": username, "password": password})
@@ -417,24 +422,29 @@ class Throttling(unittest.TestCase):
             start = time.monotonic()
             self.login(username, "mauvais mot de passe")
             return time.monotonic() - start
-        real = min(timed("dora") for _ in range(3))
-        unknown = min(timed("personne") for _ in range(3))
+        real = min(timed("greta") for _ in range(3))
+        unknown = min(timed("inconnue") for _ in range(3))
         self.assertGreater(unknown, real * 0.5)  # Argon2 runs for unknown names too
         self.assertGreater(unknown, 0.02)
 
 
-class Expiry(unittest.TestCase):
+class Expiry(StackCase):
+    stack_env = {"ABRI_IDLE_TTL": "2"}
+
     def test_expired_held_session_tells_the_operator(self):
-        with Stack(env={"ABRI_IDLE_TTL": "2"}) as stack:
-            add_operator(stack, "fanny", "PP-75")
-            fanny = Operator(stack, "fanny")
-            session = stack.open_session(PARIS)["session"]
-            self.assertEqual(fanny.claim(session)[0], 200)
-            fanny.poll()
-            time.sleep(2.5)
-            body = fanny.poll(wait=5)
-            self.assertEqual(entry(body, session)["state"], "left")
-            self.assertTrue(any("expiré" in m["text"] for m in body["messages"]))
+        add_operator(self.stack, "fanny", "PP-75")
+        fanny = Operator(self.stack, "fanny")
+        session = self.stack.open_session(PARIS)["session"]
+        self.assertEqual(fanny.claim(session)[0], 200)
+        fanny.poll()
+        messages = []
+
+        def left():
+            body = fanny.poll(wait=1)
+            messages.extend(body["messages"])
+            return entry(body, session)["state"] == "left"
+        self.assertTrue(wait_for(left, 15), "the session never expired")
+        self.assertTrue(any("expiré" in m["text"] for m in messages))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@ answers again once stack.sh has started the programs again."""
 import os
 import signal
 import threading
-import time
 import unittest
 
 from hostile import integrity, pid, restarted, wait_for
@@ -14,6 +13,7 @@ from stack import Stack, UNLIMITED_SENDS
 
 SENDERS = 8
 KILLS = 3
+BURST = 40  # messages acknowledged before each kill, and after the last
 
 
 class KilledMidBurst(unittest.TestCase):
@@ -40,18 +40,24 @@ class KilledMidBurst(unittest.TestCase):
                         refused.append((status, body, headers.get("Content-Type")))
                     n += 1
 
+            def burst_goes_on():
+                """Waits for the senders to have some more messages acknowledged."""
+                before = sum(len(v) for v in acknowledged.values())
+                self.assertTrue(wait_for(lambda: sum(len(v) for v in acknowledged.values()) >= before + BURST,
+                                         timeout=30), "the burst stopped")
+
             threads = [threading.Thread(target=sender, args=(i,)) for i in range(SENDERS)]
             for t in threads:
                 t.start()
             try:
                 for _ in range(KILLS):
-                    time.sleep(1.0)
+                    burst_goes_on()
                     old = {name: pid(stack, name) for name in ("messages", "session")}
                     for number in old.values():
                         os.kill(number, signal.SIGKILL)
                     for name, number in old.items():
                         self.assertTrue(restarted(stack, name, number, timeout=20), name + " was not restarted")
-                time.sleep(2.0)  # the burst goes on against the restarted programs
+                burst_goes_on()  # against the restarted programs
             finally:
                 stop.set()
                 for t in threads:

@@ -172,39 +172,44 @@ def write_locked(path):
         db.close()
 
 
-class DatabaseLocked(unittest.TestCase):
+class DatabaseLocked(StackCase):
+    """Reads while another process holds the write lock, on one stack:
+    each test touches its own session only."""
+
     def test_a_quiet_visitor_still_reads_while_the_database_is_locked(self):
         # Regression: the poll's keep-alive write, refused after the busy
         # timeout, turned the read into a 503 (see DatabaseFull).
-        with Stack() as stack:
-            sender = Acknowledged(self, stack, stack.open_session()["token"])
-            self.assertEqual(sender.send("avant"), 201)
-            stack.sql("UPDATE sessions SET last_seen = last_seen - 20")
-            with write_locked(stack.db):
-                status, body, _ = stack.request("GET", "/api/messages?after=0&wait=0", token=sender.token)
-                self.assertEqual(status, 200, body)
-                self.assertEqual([m["text"] for m in body["messages"]], ["avant"])
+        opened = self.stack.open_session()
+        sender = Acknowledged(self, self.stack, opened["token"])
+        self.assertEqual(sender.send("avant"), 201)
+        self.stack.sql("UPDATE sessions SET last_seen = last_seen - 20 WHERE public_id = ?", opened["session"])
+        with write_locked(self.stack.db):
+            status, body, _ = self.stack.request("GET", "/api/messages?after=0&wait=0", token=sender.token)
+            self.assertEqual(status, 200, body)
+            self.assertEqual([m["text"] for m in body["messages"]], ["avant"])
 
     def test_an_operator_still_reads_while_the_database_is_locked(self):
         # Regression: the events poll marks a held chat whose visitor's
         # session expired as left, a write; refused after the busy timeout,
         # it turned the whole read into a 503.
-        with Stack() as stack:
-            token = stack.open_session()["token"]
-            session = stack.sql("SELECT public_id FROM sessions")[0][0]
-            operator = Operator(stack)
-            self.assertEqual(operator.claim(session)[0], 200)
-            self.assertEqual(stack.request("POST", "/api/messages", {"text": "avant"}, token=token)[0], 201)
-            stack.sql("UPDATE sessions SET last_seen = last_seen - 100000, created_at = created_at - 100000")
-            with write_locked(stack.db):
-                status, body, _ = operator.events()
-                self.assertEqual(status, 200, body)
-                self.assertIn("avant", [m["text"] for m in body["messages"]])
-            # The lock gone, the next poll marks the chat as left.
+        opened = self.stack.open_session()
+        token, session = opened["token"], opened["session"]
+        operator = Operator(self.stack)
+        self.assertEqual(operator.claim(session)[0], 200)
+        self.assertEqual(self.stack.request("POST", "/api/messages", {"text": "avant"}, token=token)[0], 201)
+        self.stack.sql("UPDATE sessions SET last_seen = last_seen - 100000, created_at = created_at - 100000 "
+                       "WHERE public_id = ?", session)
+        with write_locked(self.stack.db):
             status, body, _ = operator.events()
             self.assertEqual(status, 200, body)
-            self.assertEqual(stack.sql("SELECT state FROM sessions"), [("left",)])
+            self.assertIn("avant", [m["text"] for m in body["messages"]])
+        # The lock gone, the next poll marks the chat as left.
+        status, body, _ = operator.events()
+        self.assertEqual(status, 200, body)
+        self.assertEqual(self.stack.sql("SELECT state FROM sessions WHERE public_id = ?", session), [("left",)])
 
+
+class DatabaseLockedForLong(unittest.TestCase):
     def test_database_locked_past_the_busy_timeout_answers_503_then_recovers(self):
         with Stack() as stack:
             sender = Acknowledged(self, stack, stack.open_session()["token"])
@@ -274,8 +279,10 @@ class ClientsWhoLeave(StackCase):
                        "Content-Type: application/json\r\nContent-Length: 200\r\n\r\n{\"text\": \"à moi" % token)
                       .encode())
             sockets.append(s)
-        time.sleep(0.5)
-        # nginx holds a half-sent body: the program has not seen it.
+        # nginx (one worker) has read the half-sent bodies once it has
+        # answered a request sent after them. It holds them: the program
+        # has not seen them.
+        self.assertEqual(self.stack.request("GET", "/api/health")[0], 200)
         self.assertLessEqual(open_fds(process), baseline + 2)
         for s in sockets:
             s.close()
@@ -302,8 +309,11 @@ class ClientsWhoLeave(StackCase):
             s.sendall(("GET /api/messages?after=0&wait=0 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n"
                        % token).encode())
             readers.append(s)
-        time.sleep(2)
         try:
+            # The program has answered all six: their first bytes are here.
+            for s in readers:
+                s.settimeout(30)
+                self.assertTrue(s.recv(1, socket.MSG_PEEK), "a big answer never came")
             start = time.monotonic()
             status = self.stack.request("POST", "/api/messages", {"text": "pas bloqué"}, token=self.tokens[0],
                                         timeout=30)[0]

@@ -17,7 +17,10 @@ import unittest
 
 from hostile import assert_error
 from operators import Operator
-from stack import BIN, Stack, UNLIMITED_SENDS
+from stack import BIN, Stack, StackCase, UNLIMITED_SENDS
+
+
+MESSAGES_PER_SESSION = 2000  # limits::kMaxSessionMessages
 
 
 def marker():
@@ -164,44 +167,46 @@ class PurgeLeavesNoTrace(unittest.TestCase):
                 for text in texts[:-1]:
                     self.assertIn(text.encode(), blob)
 
+
+class ErasuresAndTheAdministratorsSocket(StackCase):
+    """One stack for these: each looks at its own sessions only."""
+
     def test_delete_session_scrubs_the_files_without_waiting_for_the_purge(self):
-        with Stack() as stack:
-            body = stack.open_session()
-            secret = marker()
-            stack.request("POST", "/api/messages", {"text": secret}, token=body["token"])
-            self.assertEqual(stack.request("DELETE", "/api/session", token=body["token"])[0], 204)
-            self.assertNotIn(secret.encode(), database_bytes(stack))
-            self.assertEqual(os.path.getsize(stack.db + "-wal"), 0)
+        body = self.stack.open_session()
+        secret = marker()
+        self.stack.request("POST", "/api/messages", {"text": secret}, token=body["token"])
+        self.assertEqual(self.stack.request("DELETE", "/api/session", token=body["token"])[0], 204)
+        self.assertNotIn(secret.encode(), database_bytes(self.stack))
+        self.assertEqual(os.path.getsize(self.stack.db + "-wal"), 0)
 
     def test_a_left_chat_stays_for_its_operator_until_the_hour_is_over(self):
-        with Stack() as stack:
-            body = stack.open_session()
-            stack.request("POST", "/api/session/leave", {"quick": False}, token=body["token"])
-            run_purge(stack)
-            self.assertEqual(stack.sql("SELECT count(*) FROM sessions WHERE public_id = ?", body["session"]), [(1,)])
+        body = self.stack.open_session()
+        self.stack.request("POST", "/api/session/leave", {"quick": False}, token=body["token"])
+        run_purge(self.stack)
+        self.assertEqual(self.stack.sql("SELECT count(*) FROM sessions WHERE public_id = ?", body["session"]), [(1,)])
 
     def test_purge_prints_an_error_and_fails_on_a_missing_database(self):
-        with Stack() as stack:
-            env = dict(stack.program_env(), ABRI_DB=os.path.join(stack.dir, "nowhere", "abri.db"))
-            done = subprocess.run([os.path.join(BIN, "purge")], env=env, capture_output=True, text=True)
-            self.assertEqual(done.returncode, 1)
-            self.assertIn("purge:", done.stderr)
-            self.assertEqual(done.stdout, "")
+        env = dict(self.stack.program_env(), ABRI_DB=os.path.join(self.stack.dir, "nowhere", "abri.db"))
+        done = subprocess.run([os.path.join(BIN, "purge")], env=env, capture_output=True, text=True)
+        self.assertEqual(done.returncode, 1)
+        self.assertIn("purge:", done.stderr)
+        self.assertEqual(done.stdout, "")
 
     def test_admin_endpoint_purges_on_the_administrators_socket_only(self):
-        with Stack() as stack:
-            body = stack.open_session()
-            stack.sql("UPDATE sessions SET last_seen = last_seen - 5000 WHERE public_id = ?", body["session"])
-            admin = os.stat(os.path.join(stack.prefix, "admin"))
-            self.assertEqual(stat.S_IMODE(admin.st_mode), 0o700)
-            self.assertEqual(admin.st_uid, os.geteuid())
-            status, answer = admin_request(stack, "POST", "/api/admin/purge")
-            self.assertEqual(status, 200, answer)
-            self.assertEqual(answer["sessions"], 1)
-            self.assertTrue(answer["scrubbed"])
-            self.assertEqual(admin_request(stack, "GET", "/api/admin/purge")[0], 405)
-            self.assertEqual(admin_request(stack, "POST", "/api/messages"), (404, {"error": {
-                "code": "not_found", "message": "Cette adresse n'existe pas."}}))
+        body = self.stack.open_session()
+        self.stack.sql("UPDATE sessions SET last_seen = last_seen - 5000 WHERE public_id = ?", body["session"])
+        admin = os.stat(os.path.join(self.stack.prefix, "admin"))
+        self.assertEqual(stat.S_IMODE(admin.st_mode), 0o700)
+        self.assertEqual(admin.st_uid, os.geteuid())
+        before = self.stack.sql("SELECT count(*) FROM sessions")[0][0]
+        status, answer = admin_request(self.stack, "POST", "/api/admin/purge")
+        self.assertEqual(status, 200, answer)
+        self.assertEqual(self.stack.sql("SELECT count(*) FROM sessions WHERE public_id = ?", body["session"]), [(0,)])
+        self.assertEqual(answer["sessions"], before - self.stack.sql("SELECT count(*) FROM sessions")[0][0])
+        self.assertTrue(answer["scrubbed"])
+        self.assertEqual(admin_request(self.stack, "GET", "/api/admin/purge")[0], 405)
+        self.assertEqual(admin_request(self.stack, "POST", "/api/messages"), (404, {"error": {
+            "code": "not_found", "message": "Cette adresse n'existe pas."}}))
 
     def test_purge_started_under_fastcgi_serves_the_admins_purge(self):
         # The contract: "the same program serves the purge as a FastCGI
@@ -234,42 +239,42 @@ class PurgeLeavesNoTrace(unittest.TestCase):
         self.assertEqual(set(json.loads(body)), {"sessions", "messages", "seconds", "scrubbed"})
 
     def test_metrics_are_served_on_the_administrators_socket_only(self):
-        with Stack() as stack:
-            stack.open_session()
-            status, text = admin_request(stack, "GET", "/api/admin/metrics")
+        def waiting():
+            status, text = admin_request(self.stack, "GET", "/api/admin/metrics")
             self.assertEqual(status, 200, text)
             self.assertIn("# TYPE abri_waiting gauge", text)
-            waiting = [line for line in text.splitlines() if line.startswith("abri_waiting{")]
-            self.assertEqual(sum(int(line.rsplit(" ", 1)[1]) for line in waiting), 1)
-            for source in ("127.0.0.1", "127.0.3.9"):
-                with self.subTest(source=source):
-                    conn = http.client.HTTPConnection("127.0.0.1", stack.port, timeout=10,
-                                                      source_address=(source, 0))
-                    conn.request("GET", "/api/admin/metrics")
-                    response = conn.getresponse()
-                    answer = (response.status, json.loads(response.read()), dict(response.getheaders()))
-                    conn.close()
-                    assert_error(self, answer, 404, "not_found")
+            return sum(int(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith("abri_waiting{"))
+        before = waiting()
+        self.stack.open_session()
+        self.assertEqual(waiting(), before + 1)
+        for source in ("127.0.0.1", "127.0.3.9"):
+            with self.subTest(source=source):
+                conn = http.client.HTTPConnection("127.0.0.1", self.stack.port, timeout=10,
+                                                  source_address=(source, 0))
+                conn.request("GET", "/api/admin/metrics")
+                response = conn.getresponse()
+                answer = (response.status, json.loads(response.read()), dict(response.getheaders()))
+                conn.close()
+                assert_error(self, answer, 404, "not_found")
 
     def test_public_server_answers_404_to_admin_purge_from_any_address(self):
         # Loopback included: a TLS terminator on the same host would make
         # every visitor look like 127.0.0.1.
-        with Stack() as stack:
-            body = stack.open_session()
-            stack.sql("UPDATE sessions SET last_seen = last_seen - 5000 WHERE public_id = ?", body["session"])
-            for source in ("127.0.0.1", "127.0.3.9", "127.255.0.2"):
-                with self.subTest(source=source):
-                    conn = http.client.HTTPConnection("127.0.0.1", stack.port, timeout=10,
-                                                      source_address=(source, 0))
-                    conn.request("POST", "/api/admin/purge", body=b"{}",
-                                 headers={"Content-Type": "application/json"})
-                    response = conn.getresponse()
-                    payload = response.read()
-                    conn.close()
-                    answer = (response.status, json.loads(payload), dict(response.getheaders()))
-                    assert_error(self, answer, 404, "not_found")
-            # Nothing was purged.
-            self.assertEqual(stack.sql("SELECT count(*) FROM sessions WHERE public_id = ?", body["session"]), [(1,)])
+        body = self.stack.open_session()
+        self.stack.sql("UPDATE sessions SET last_seen = last_seen - 5000 WHERE public_id = ?", body["session"])
+        for source in ("127.0.0.1", "127.0.3.9", "127.255.0.2"):
+            with self.subTest(source=source):
+                conn = http.client.HTTPConnection("127.0.0.1", self.stack.port, timeout=10,
+                                                  source_address=(source, 0))
+                conn.request("POST", "/api/admin/purge", body=b"{}",
+                             headers={"Content-Type": "application/json"})
+                response = conn.getresponse()
+                payload = response.read()
+                conn.close()
+                answer = (response.status, json.loads(payload), dict(response.getheaders()))
+                assert_error(self, answer, 404, "not_found")
+        # Nothing was purged.
+        self.assertEqual(self.stack.sql("SELECT count(*) FROM sessions WHERE public_id = ?", body["session"]), [(1,)])
 
 
 class PurgeUnderLoad(unittest.TestCase):
@@ -292,6 +297,9 @@ class PurgeUnderLoad(unittest.TestCase):
             def keep_sending(token):
                 n = 0
                 while not stop.is_set():
+                    if n == MESSAGES_PER_SESSION:  # a slow purge: this one is full, the visitor goes on in a new one
+                        token, n = stack.open_session()["token"], 0
+                        visitors.append(token)
                     text = "live %s %d" % (token[:6], n)
                     status, body, _ = stack.request("POST", "/api/messages", {"text": text}, token=token)
                     if status == 201:

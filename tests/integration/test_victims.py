@@ -7,7 +7,9 @@ import threading
 import time
 import unittest
 
-from stack import BIN, Stack, StackCase
+from hostile import Held, wait_for
+from operators import Operator
+from stack import BIN, StackCase
 
 
 class VictimFlow(StackCase):
@@ -65,6 +67,7 @@ class VictimFlow(StackCase):
 
     def test_message_from_another_process_wakes_a_waiting_poll(self):
         token = self.stack.open_session()["token"]
+        held = Held(self.stack, "messages")
         result = {}
 
         def wait():
@@ -74,7 +77,7 @@ class VictimFlow(StackCase):
 
         waiter = threading.Thread(target=wait)
         waiter.start()
-        time.sleep(0.5)
+        self.assertTrue(held.reach(1), "the poll never reached the program")
         # The same program run as a plain CGI: another process than the
         # FastCGI one where the poll waits.
         body = json.dumps({"text": "from another process"}).encode()
@@ -94,11 +97,12 @@ class VictimFlow(StackCase):
     def test_send_does_not_queue_behind_waiting_polls(self):
         # Far more waiting polls than worker threads (ABRI_THREADS=4).
         sessions = [self.stack.open_session()["token"] for _ in range(24)]
+        held = Held(self.stack, "messages")
         answers = []
         threads = [threading.Thread(target=lambda t=t: answers.append(self.poll(t, wait=15))) for t in sessions]
         for t in threads:
             t.start()
-        time.sleep(1)
+        self.assertTrue(held.reach(len(sessions)), "the polls never all reached the program")
         start = time.monotonic()
         status, _, _ = self.send(sessions[0], "still goes through")
         self.assertEqual(status, 201)
@@ -336,34 +340,45 @@ class BadInput(StackCase):
         self.assertEqual(self.stack.sql("SELECT count(*) FROM sessions")[0][0], before)
 
 
-class Expiry(unittest.TestCase):
+class IdleExpiry(StackCase):
+    stack_env = {"ABRI_IDLE_TTL": "2"}
+
     def test_idle_session_expires_before_any_purge(self):
-        with Stack(env={"ABRI_IDLE_TTL": "2"}) as stack:
-            token = stack.open_session()["token"]
-            self.assertEqual(stack.request("GET", "/api/messages?wait=0", token=token)[0], 200)
-            time.sleep(3.2)
-            status, body, _ = stack.request("GET", "/api/messages?wait=0", token=token)
-            self.assertEqual(status, 401)
-            self.assertEqual(body["error"]["code"], "session_expired")
-            self.assertEqual(stack.request("POST", "/api/messages", {"text": "late"}, token=token)[0], 401)
-            # The row is still there: only the purge erases it.
-            self.assertEqual(stack.sql("SELECT count(*) FROM sessions")[0][0], 1)
+        opened = self.stack.open_session()
+        token = opened["token"]
+        self.assertEqual(self.stack.request("GET", "/api/messages?wait=0", token=token)[0], 200)
+        # Expired when it leaves the operators' queue (the visitor's own
+        # calls would keep it alive).
+        operator = Operator(self.stack)
+        self.assertTrue(wait_for(lambda: opened["session"] not in
+                                 [e["session"] for e in operator.poll(wait=1)["queue"]], 15), "never expired")
+        status, body, _ = self.stack.request("GET", "/api/messages?wait=0", token=token)
+        self.assertEqual(status, 401)
+        self.assertEqual(body["error"]["code"], "session_expired")
+        self.assertEqual(self.stack.request("POST", "/api/messages", {"text": "late"}, token=token)[0], 401)
+        # The row is still there: only the purge erases it.
+        self.assertEqual(self.stack.sql("SELECT count(*) FROM sessions WHERE public_id = ?", opened["session"]),
+                         [(1,)])
+
+
+class MaximumLife(StackCase):
+    stack_env = {"ABRI_MAX_TTL": "3"}
 
     def test_session_expires_after_its_maximum_life_even_when_active(self):
-        with Stack(env={"ABRI_MAX_TTL": "3"}) as stack:
-            token = stack.open_session()["token"]
-            codes = []
-            for _ in range(5):
-                codes.append(stack.request("GET", "/api/messages?wait=0", token=token)[0])
-                time.sleep(1)
-            self.assertEqual(codes[0], 200)
-            self.assertEqual(codes[-1], 401)
+        token = self.stack.open_session()["token"]
+        codes = []
+
+        def expired():
+            codes.append(self.stack.request("GET", "/api/messages?wait=0", token=token)[0])
+            return codes[-1] == 401
+        self.assertTrue(wait_for(expired, 15, step=0.2), codes)
+        self.assertEqual(set(codes[:-1]), {200})  # active until its life ran out
 
     def test_waiting_poll_of_an_expiring_session_answers_401(self):
-        with Stack(env={"ABRI_MAX_TTL": "2"}) as stack:
-            token = stack.open_session()["token"]
-            status, _, _ = stack.request("GET", "/api/messages?wait=4", token=token)
-            self.assertEqual(status, 401)
+        token = self.stack.open_session()["token"]
+        # Answered at its deadline, past the session's life.
+        status, _, _ = self.stack.request("GET", "/api/messages?wait=5", token=token)
+        self.assertEqual(status, 401)
 
 
 class Abrictl(StackCase):
