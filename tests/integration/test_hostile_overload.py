@@ -9,7 +9,7 @@ import threading
 import time
 import unittest
 
-from hostile import pid, wait_for
+from hostile import connections, pid, wait_for
 from operators import PASSWORD, add_operator
 from stack import Stack, StackCase
 
@@ -34,19 +34,6 @@ def burst(count, call):
     for t in threads:
         t.join(60)
     return answers
-
-
-def connections(process_id):
-    """The sockets a program holds: its listening one, and one per request
-    it holds from nginx (queued, running or parked)."""
-    fds = "/proc/%d/fd" % process_id
-    count = 0
-    for fd in os.listdir(fds):
-        try:
-            count += os.readlink(os.path.join(fds, fd)).startswith("socket:")
-        except FileNotFoundError:
-            pass  # closed meanwhile
-    return count
 
 
 def threads(process_id):

@@ -212,17 +212,13 @@ class ErasuresAndTheAdministratorsSocket(StackCase):
         # The contract: "the same program serves the purge as a FastCGI
         # endpoint for admins when started under FastCGI" (as spawn-fcgi
         # or a systemd socket unit start it: standard input listening).
-        with Stack() as stack:
-            self.purge_under_fastcgi(stack)
-
-    def purge_under_fastcgi(self, stack):
         folder = tempfile.mkdtemp(prefix="abri-purge-fcgi-")
         path = os.path.join(folder, "purge.sock")
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         listener.bind(path)
         listener.listen(4)
         program = subprocess.Popen([os.path.join(BIN, "purge")], stdin=listener.fileno(),
-                                   env=stack.program_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                   env=self.stack.program_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         listener.close()
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
