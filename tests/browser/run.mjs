@@ -24,7 +24,7 @@
 import http from 'node:http';
 import {
   BASE, POSTCODE, STEP_MS, Operator,
-  api, axe, browser, check, firstLoad, hidden, runTests, shotPath, test, visible, waitText,
+  api, axe, browser, check, firstLoad, hidden, runTests, shotPath, test, together, visible, waitText,
 } from './_lib.mjs';
 
 if (!BASE) {
@@ -556,7 +556,9 @@ test('nobody_on_duty_says_so_with_the_numbers_until_someone_is', async () => {
   await page.context().close();
 });
 
-test('network_cut_of_40_s_catches_up_in_3_s_and_sends_the_offline_message_once', async () => {
+// From here to network_loss_reconnects_with_backoff, each test has its own
+// page and operator login: they run side by side while the 40 s cut waits.
+together('network_cut_of_40_s_catches_up_in_3_s_and_sends_the_offline_message_once', async () => {
   const page = await newPage();
   const { op, session, token } = await chatWithOperator(page);
   const cutAt = Date.now();
@@ -593,7 +595,7 @@ test('network_cut_of_40_s_catches_up_in_3_s_and_sends_the_offline_message_once',
   await page.context().close();
 });
 
-test('a_transfer_updates_the_unit_in_the_header', async () => {
+together('a_transfer_updates_the_unit_in_the_header', async () => {
   const page = await newPage();
   const { op, session, unit } = await chatWithOperator(page);
   const units = (await op.expect('GET', '/api/agent/units', undefined, 200)).units;
@@ -607,7 +609,7 @@ test('a_transfer_updates_the_unit_in_the_header', async () => {
   await page.context().close();
 });
 
-test('a_release_says_another_member_will_answer', async () => {
+together('a_release_says_another_member_will_answer', async () => {
   const page = await newPage();
   const { op, session } = await chatWithOperator(page);
   await op.release(session);
@@ -616,7 +618,7 @@ test('a_release_says_another_member_will_answer', async () => {
   await page.context().close();
 });
 
-test('danger_button_advises_at_once_and_flags_the_conversation', async () => {
+together('danger_button_advises_at_once_and_flags_the_conversation', async () => {
   const page = await newPage();
   const op = await new Operator().login();
   await openPage(page);
@@ -642,7 +644,7 @@ test('danger_button_advises_at_once_and_flags_the_conversation', async () => {
   await page.context().close();
 });
 
-test('a_witness_gets_an_intro_and_a_hint_of_their_own', async () => {
+together('a_witness_gets_an_intro_and_a_hint_of_their_own', async () => {
   const page = await newPage();
   await openPage(page);
   await startChat(page, { role: 'witness' });
@@ -660,7 +662,7 @@ test('a_witness_gets_an_intro_and_a_hint_of_their_own', async () => {
   await victim.context().close();
 });
 
-test('operator_closing_shows_the_end', async () => {
+together('operator_closing_shows_the_end', async () => {
   const page = await newPage();
   const { op, session } = await chatWithOperator(page);
   await op.say(session, 'Nous vous rappelons que vous pouvez appeler le 17.');
@@ -674,7 +676,7 @@ test('operator_closing_shows_the_end', async () => {
   await page.context().close();
 });
 
-test('finish_and_erase_deletes_the_session', async () => {
+together('finish_and_erase_deletes_the_session', async () => {
   const page = await newPage();
   const { op, session, token } = await chatWithOperator(page);
   await op.say(session, 'Texte à effacer');
@@ -697,7 +699,7 @@ test('finish_and_erase_deletes_the_session', async () => {
   await page.context().close();
 });
 
-test('erase_still_scrubbing_counts_as_erased_and_says_so', async () => {
+together('erase_still_scrubbing_counts_as_erased_and_says_so', async () => {
   const page = await newPage();
   await openPage(page);
   await startChat(page);
@@ -715,7 +717,7 @@ test('erase_still_scrubbing_counts_as_erased_and_says_so', async () => {
   await page.context().close();
 });
 
-test('expired_session_is_said_plainly', async () => {
+together('expired_session_is_said_plainly', async () => {
   const page = await newPage();
   await openPage(page);
   await startChat(page);
@@ -734,7 +736,7 @@ test('expired_session_is_said_plainly', async () => {
   await page.context().close();
 });
 
-test('network_loss_reconnects_with_backoff', async () => {
+together('network_loss_reconnects_with_backoff', async () => {
   const page = await newPage();
   const { op, session } = await chatWithOperator(page);
   await page.context().setOffline(true);

@@ -62,7 +62,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         messages::validate_text(text);
         fuzz::require(clean && !input::is_blank(text) && length <= limits::kMaxTextChars,
                       "an invalid text was accepted");
-        messages::Message message{1, "visitor", std::string(text), 0, ""};
+        messages::Message message{1, "visitor", std::string(text), 0, "", ""};
         const auto body = messages::to_json(std::vector<messages::Message>{message}).dump();
         fuzz::require(nlohmann::json::parse(body)[0]["text"] == std::string(text), "a text that does not round-trip");
     } catch (const http::Error& e) {

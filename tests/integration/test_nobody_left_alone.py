@@ -278,7 +278,7 @@ class OnDutyAndFallback(StackCase):
         self.assertEqual(ctl("unit", "fallback", "FB-X", "PP-75")[0], 0)
         status, out, _ = ctl("unit", "list")
         self.assertEqual(status, 0)
-        self.assertRegex(out, r"(?m)^FB-X\s+police\s+PP-75\s+X$")
+        self.assertRegex(out, r"(?m)^FB-X\s+police\s+PP-75\s+kind\s+X$")
         self.assertEqual(ctl("unit", "fallback", "FB-X", "none")[0], 0)
         self.assertRegex(ctl("unit", "list")[1], r"(?m)^FB-X\s+police\s+-\s+X$")
 
