@@ -280,7 +280,7 @@ class OnDutyAndFallback(StackCase):
         self.assertEqual(status, 0)
         self.assertRegex(out, r"(?m)^FB-X\s+police\s+PP-75\s+kind\s+X$")
         self.assertEqual(ctl("unit", "fallback", "FB-X", "none")[0], 0)
-        self.assertRegex(ctl("unit", "list")[1], r"(?m)^FB-X\s+police\s+-\s+X$")
+        self.assertRegex(ctl("unit", "list")[1], r"(?m)^FB-X\s+police\s+-\s+kind\s+X$")
 
 
 class NothingVanishes(StackCase):
