@@ -250,6 +250,21 @@ class BadInput(StackCase):
             with self.subTest(postcode=postcode):
                 self.assertError(self.open({"postcode": postcode, "role": "victim"}), 400, "invalid_postcode")
 
+    def test_each_wrong_postcode_says_what_is_wrong(self):
+        cases = {"format": ["7501", "750111", "75O11", " 7501", "75 11", "", "７５０１１"],
+                 "department": ["00000", "99999", "96000", "97700"],
+                 "monaco": ["98000", "98099"]}
+        for reason, postcodes in cases.items():
+            for postcode in postcodes:
+                with self.subTest(postcode=postcode):
+                    answer = self.open({"postcode": postcode, "role": "victim"})
+                    self.assertError(answer, 400, "invalid_postcode")
+                    self.assertEqual(answer[1]["error"]["reason"], reason)
+        monaco = self.open({"postcode": "98000", "role": "victim"})[1]["error"]["message"]
+        self.assertIn("+377 93 15 30 15", monaco)
+        # Five digits of a real department are no error at all.
+        self.assertEqual(self.open({"postcode": "98800", "role": "victim"})[0], 201)  # Nouvelle-Calédonie
+
     def test_postcode_of_the_wrong_type_is_invalid_postcode(self):
         self.assertError(self.open({"postcode": 75011, "role": "victim"}), 400, "invalid_postcode")
 
