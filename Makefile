@@ -62,6 +62,11 @@ $(BUILD)/libabri.a: $(LIB_OBJ)
 	@rm -f $@
 	@ar rcs $@ $^
 
+# Kept, not deleted as intermediate files: a second make reads their .d
+# files, takes them for targets, and would rebuild and relink every program
+# under the feet of the tests that run it (test_install's `make install`).
+.SECONDARY: $(PROGRAMS:$(BIN)/%=$(BUILD)/cgi/%.o)
+
 $(BIN)/%: $(BUILD)/cgi/%.o $(BUILD)/libabri.a
 	@mkdir -p $(@D)
 	@echo '  LD  $@'
