@@ -45,7 +45,8 @@ export function check(cond, msg) { if (!cond) throw new Error(msg); }
 
 export let browser;   // set by runTests() before the first test
 
-// Runs `t` in at most TEST_TIMEOUT_MS; prints its line; true if it passed.
+// Runs `t` in at most TEST_TIMEOUT_MS (twice that beside others: they
+// share the machine); prints its line; true if it passed.
 let counted = 0;
 async function runOne(t) {
   const started = Date.now();
@@ -53,7 +54,9 @@ async function runOne(t) {
   try {
     await Promise.race([
       t.fn(),
-      new Promise((_, ko) => { timer = setTimeout(() => ko(new Error('timed out')), TEST_TIMEOUT_MS); }),
+      new Promise((_, ko) => {
+        timer = setTimeout(() => ko(new Error('timed out')), t.together ? 2 * TEST_TIMEOUT_MS : TEST_TIMEOUT_MS);
+      }),
     ]);
     console.log(`ok ${++counted} - ${t.name} (${Date.now() - started} ms)`);
     return true;

@@ -163,7 +163,9 @@ async function wholeFlow(l, op) {
   const who = await page.locator('#log .agent .who').first().textContent();
   check(who.startsWith(w[`who.${s.unit.kind}`]), `${l.id}: the reply is signed ${who}`);
   await waitText(page.locator('#typing'), /^$/, `${l.id}: the typing line after the reply`);
-  await page.locator('#text').pressSequentially('Bonjour');
+  // One input event, one signal: typed key by key, a loaded machine may
+  // take longer than the 4 s between two signals.
+  await page.locator('#text').fill('Bonjour');
   const until = Date.now() + STEP_MS;
   while (!typingSent && Date.now() < until) await page.waitForTimeout(50);
   check(typingSent === 1, `${l.id}: ${typingSent} typing signals for one word`);
