@@ -27,22 +27,23 @@ using namespace abri;
 
 namespace {
 
-// The team's "typing" as the page shows it: in an active conversation only.
-bool team_typing(store::Db& db, const visitor::Session& session, std::int64_t now) {
-    return session.state == "active" && typing::is_typing(db, session.id, typing::Side::Team, now);
+// The team's "typing" as the page shows it, from the team's last signal:
+// in an active conversation only.
+bool team_typing(const visitor::Session& session, std::int64_t signalled_at, std::int64_t now) {
+    return session.state == "active" && typing::is_typing(signalled_at, now);
 }
 
 // The poll's answer: the page's messages and where the conversation stands
 // now (its unit changes after a transfer or an escalation).
 http::Response conversation(store::Db& db, const visitor::Session& session, const messages::Page& page,
-                            std::int64_t now) {
+                            std::int64_t team_signalled_at, std::int64_t now) {
     const auto unit = routing::find_unit_by_id(db, session.unit_id);
     nlohmann::json out = {{"messages", messages::to_json(page.list)},
                           {"state", session.state},
                           {"unit", {{"name", unit ? unit->name : ""}, {"kind", unit ? unit->kind : ""}}},
                           {"on_duty", duty::on_duty(db, session.unit_id, now)},
                           {"danger", session.danger},
-                          {"typing", team_typing(db, session, now)},
+                          {"typing", team_typing(session, team_signalled_at, now)},
                           {"role", session.role},
                           {"lang", session.lang},
                           {"expires_at", session.expires_at}};
@@ -76,16 +77,16 @@ server::Outcome poll(app::App& app, const http::Request& request) {
     const auto current =
         app.sweep_duty(now) ? visitor::find_by_id(app.reader(), session.id, now, app.ttl).value_or(session) : session;
     const auto page = messages::for_visitor(app.reader(), session.id, after);
-    const bool typing_now = team_typing(app.reader(), current, now);
+    const auto signalled_then = typing::signalled_at(app.reader(), session.id, typing::Side::Team);
+    const bool typing_now = team_typing(current, signalled_then, now);
     const bool typing_shown = query.count("typing") ? query.at("typing") == 1 : typing_now;
     if (!page.list.empty() || wait == 0 || typing_shown != typing_now) {
-        return conversation(app.reader(), current, page, now);
+        return conversation(app.reader(), current, page, signalled_then, now);
     }
 
     longpoll::Wait parked;
     parked.sessions = {session.id};
     parked.deadline = longpoll::Clock::now() + std::chrono::seconds(wait);
-    const auto signalled_then = typing::signalled_at(app.reader(), session.id, typing::Side::Team);
     parked.resume = [&app, id = session.id, after, signalled_then](bool timed_out) -> std::optional<http::Response> {
         auto& db = app.reader();
         const auto at = server::now();
@@ -94,9 +95,9 @@ server::Outcome poll(app::App& app, const http::Request& request) {
         const auto fresh = messages::for_visitor(db, id, after);
         // The team started or goes on typing: the page learns it now, not
         // at the next message.
-        const bool signalled = typing::signalled_at(db, id, typing::Side::Team) != signalled_then;
-        if (fresh.list.empty() && !signalled && !timed_out) return std::nullopt;
-        return conversation(db, *found, fresh, at);
+        const auto signalled_at = typing::signalled_at(db, id, typing::Side::Team);
+        if (fresh.list.empty() && signalled_at == signalled_then && !timed_out) return std::nullopt;
+        return conversation(db, *found, fresh, signalled_at, at);
     };
     return parked;
 }
