@@ -8,6 +8,8 @@
 #   make clean
 
 PORT ?= 8080
+# The builds of `make run` and `make test` use every core unless make was given -j.
+JOBS ?= $(if $(filter -j%,$(MAKEFLAGS)),,-j$(shell nproc 2>/dev/null || echo 2))
 ABRI_DB ?= $(CURDIR)/var/db/abri.db
 export ABRI_DB
 
@@ -86,11 +88,11 @@ deps:
 	@deploy/dev/deps.sh
 
 run: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory $(JOBS) all
 	@PORT=$(PORT) BIN=$(CURDIR)/$(BIN) deploy/dev/stack.sh --demo
 
 test: deps
-	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(TEST_BUILDS)
+	@$(MAKE) --no-print-directory $(JOBS) all $(UNIT_BIN) $(TEST_BUILDS)
 	@ABRI_BIN=$(CURDIR)/$(BIN) ABRI_UNIT_TESTS=$(CURDIR)/$(UNIT_BIN) python3 tests/run.py
 
 clean:

@@ -2,7 +2,6 @@
 #include "work.hpp"
 
 #include <boost/test/unit_test.hpp>
-#include <chrono>
 #include <string>
 
 using namespace abri;
@@ -110,13 +109,13 @@ BOOST_AUTO_TEST_CASE(work_grows_a_bit_each_time_the_rate_doubles_then_503_past_t
     }
 }
 
-BOOST_AUTO_TEST_CASE(checking_work_takes_microseconds) {
+// What a wrong answer costs the server is measured by `make bench` (the
+// flood's refused requests per second), never timed here.
+BOOST_AUTO_TEST_CASE(wrong_answers_are_each_refused_and_do_not_use_up_the_challenge) {
     FloodedGate flooded;
     const auto asked = flooded.ask();
-    const auto start = std::chrono::steady_clock::now();
     for (int i = 0; i < 1000; ++i) BOOST_REQUIRE(flooded.gate.admit(asked.challenge, "x", kNow));
-    const auto each = (std::chrono::steady_clock::now() - start) / 1000;
-    BOOST_TEST(std::chrono::duration_cast<std::chrono::microseconds>(each).count() < 100);
+    BOOST_TEST(!flooded.gate.admit(asked.challenge, solve(asked), kNow));
 }
 
 BOOST_AUTO_TEST_CASE(the_429_carries_the_work_beside_code_and_message) {
