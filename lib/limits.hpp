@@ -68,6 +68,8 @@ inline constexpr std::int64_t kMaxSessionBytes = 2 * 1024 * 1024;
 // building answers at once for clients that never read cost 64 of them:
 // 256 KiB made the messages program peak near 70 MiB (docs/hostile.md).
 inline constexpr std::size_t kMaxAnswerBytes = 64 * 1024;
+// Messages in one poll answer, whatever their size (the rest: `more`).
+inline constexpr std::int64_t kMaxPageMessages = 1000;
 
 inline constexpr std::int64_t kMaxId = 9007199254740991;    // 2^53 - 1: ids a JavaScript number holds exactly
 

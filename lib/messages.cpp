@@ -20,13 +20,14 @@ constexpr const char* kCountVisitor =
     "visitor_bytes = visitor_bytes + ?, last_visitor_message = ?, visitor_typing_at = 0 WHERE id = ?";
 constexpr const char* kCountAgent =
     "UPDATE sessions SET unread = 0, answered_at = coalesce(answered_at, ?), agent_typing_at = 0 WHERE id = ?";
-// One more than a page can hold, in count: the byte budget ends it sooner.
-// The author's display name only on a signed message, never the username.
+// A page's rows, at most limits::kMaxPageMessages; the byte budget often
+// ends it sooner. The author's display name only on a signed message,
+// never the username.
 constexpr const char* kAfter =
     "SELECT m.id, m.sender, m.text, m.at, coalesce(m.kind, ''), "
     "CASE WHEN m.signed THEN coalesce(a.display_name, '') ELSE '' END "
     "FROM messages m LEFT JOIN agents a ON a.id = m.author_id WHERE m.session_id = ? AND m.id > ? "
-    "ORDER BY m.id LIMIT 1000";
+    "ORDER BY m.id LIMIT ?";
 
 constexpr std::array<std::string_view, 6> kVisitorKinds = {"claimed",   "released", "transferred",
                                                           "escalated", "closed",   "danger"};
@@ -74,8 +75,10 @@ std::int64_t add_system(store::Db& db, std::int64_t session_id, std::int64_t uni
 Page for_visitor(store::Db& db, std::int64_t session_id, std::int64_t after_id) {
     Page page;
     std::size_t bytes = 0;
-    store::Query query(db, kAfter, session_id, after_id);
+    store::Query query(db, kAfter, session_id, after_id, limits::kMaxPageMessages);
+    std::int64_t rows = 0;
     while (query.next()) {
+        ++rows;
         Message m{query.integer(0), query.text(1), query.text(2), query.integer(3), query.text(4), query.text(5)};
         if (m.from == "system" && !visitor_sees(m.kind)) continue;
         bytes += m.text.size();
@@ -85,6 +88,8 @@ Page for_visitor(store::Db& db, std::int64_t session_id, std::int64_t after_id) 
         }
         page.list.push_back(std::move(m));
     }
+    // Rows up to the limit: there may be more after them.
+    if (rows == limits::kMaxPageMessages) page.more = true;
     return page;
 }
 

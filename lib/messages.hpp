@@ -47,8 +47,9 @@ std::int64_t add_system(store::Db& db, std::int64_t session_id, std::int64_t uni
                         std::string_view text, std::int64_t now);
 
 // The messages after `after_id` that the person's page may see, oldest
-// first, up to limits::kMaxAnswerBytes of text (at least one): `more` is
-// set when some were left for the next call.
+// first, up to limits::kMaxAnswerBytes of text (at least one) and
+// limits::kMaxPageMessages messages: `more` is set when some may be left
+// for the next call.
 struct Page {
     std::vector<Message> list;
     bool more = false;

@@ -1,3 +1,4 @@
+#include "limits.hpp"
 #include "messages.hpp"
 #include "pulse.hpp"
 #include "routing.hpp"
@@ -97,6 +98,19 @@ BOOST_AUTO_TEST_CASE(an_erased_session_takes_its_pulses_and_still_wakes_its_unit
     BOOST_TEST(left.back().id > before);
     BOOST_TEST(left.back().session_id == 0);
     BOOST_TEST(left.back().unit_id == unit.id);
+}
+
+BOOST_AUTO_TEST_CASE(a_page_stops_at_its_message_count_and_says_there_is_more) {
+    const auto created = visitor::create(db, unit, "victim", "fr", 1000, ttl);
+    for (std::int64_t i = 0; i <= limits::kMaxPageMessages; ++i) {
+        messages::add(db, created.session.id, unit.id, "visitor", "?", 1001, std::nullopt);
+    }
+    const auto first = messages::for_visitor(db, created.session.id, 0);
+    BOOST_TEST(first.list.size() == static_cast<std::size_t>(limits::kMaxPageMessages));
+    BOOST_TEST(first.more);
+    const auto rest = messages::for_visitor(db, created.session.id, first.list.back().id);
+    BOOST_TEST(rest.list.size() == 1u);
+    BOOST_TEST(!rest.more);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
