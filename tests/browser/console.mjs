@@ -241,6 +241,13 @@ test('two_chats_side_by_side_at_1280_nothing_clipped_at_360_keyboard_and_axe', a
   check(await page.evaluate((s) => document.activeElement.id === `pane-${s}-text`, first.session), 'the reply box has no focus');
   await showPane(page, second.session);
   check(await page.evaluate(() => document.documentElement.scrollWidth) <= 360, 'clipped at 360 px');
+  // Past the queue from the keyboard: the skip link comes right after the
+  // header's controls, and leads to the held conversations.
+  await page.locator('#logout').focus();
+  await page.keyboard.press('Tab');
+  check(await page.evaluate(() => document.activeElement.classList.contains('skip')), 'the skip link does not follow the header');
+  await page.keyboard.press('Enter');
+  check(await page.evaluate(() => document.activeElement.id) === 'held-title', 'the skip link did not reach the conversations');
   await axe(page, '360 px');
   await page.screenshot({ path: shotPath('console-360.png'), fullPage: true });
   check(!page.problems.length, `console errors: ${page.problems.join(' | ')}`);
