@@ -50,7 +50,13 @@ struct Fixture {
     testing::TempDb temp;
     app::App app{Config{}, temp.options, {1800, 43200}, {300, 120, 1800, 43200}, store::Writer(temp.options),
                  retention::Scrubber(temp.options)};
-    Fixture() { handled.reset(); }
+    // app.reader() is this thread's connection: it must be to this
+    // fixture's database, not to one an earlier test removed.
+    Fixture() {
+        handled.reset();
+        store::close_thread_db();
+    }
+    ~Fixture() { store::close_thread_db(); }
 
     // "STATUS code" of what dispatch threw, "handled" when it did not.
     std::string dispatch(const http::Request& request) {
