@@ -34,9 +34,11 @@
 #pragma once
 #include "app.hpp"
 #include "auth.hpp"
+#include "fields.hpp"
 #include "input.hpp"
 #include "visitor.hpp"
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -106,12 +108,24 @@ constexpr bool answers(const Route& route, std::string_view status) {
     return false;
 }
 
-// Whether a row lists the statuses its own checks answer and reads a body
-// when it declares fields; each program's table is checked at compile time
-// (static_assert(route::well_formed(kRoutes))).
+// Whether `list` is one of `lists` (the same array, not an equal copy).
+template <typename T, std::size_t N>
+constexpr bool one_of(std::span<const T> list, const std::span<const T> (&lists)[N]) {
+    for (const auto& known : lists) {
+        if (known.data() == list.data() && known.size() == list.size()) return true;
+    }
+    return false;
+}
+
+// Whether a row lists the statuses its own checks answer, reads a body
+// when it declares fields, and takes its fields and keys from the lists
+// the fuzz targets read (fields::kBodies, fields::kQueries). Each
+// program's table is checked at compile time:
+// static_assert(route::well_formed(kRoutes)).
 constexpr bool well_formed(const Route& route) {
     const bool reads_body = route.body != Body::Ignored;
     return route.handler != nullptr && answers(route, "400") && (reads_body || route.fields.empty()) &&
+           one_of(route.fields, fields::kBodies) && one_of(route.query, fields::kQueries) &&
            (!reads_body || (answers(route, "413") && answers(route, "415"))) &&
            (route.caller == Caller::Anyone || answers(route, "401")) &&
            (route.caller != Caller::OperatorWriting || answers(route, "403")) &&
