@@ -162,46 +162,23 @@ server::Outcome erase(const route::Call& call) {
     return http::no_content();
 }
 
+using enum route::Body;
+using enum route::Caller;
+
 // Every row is a Visitor's: the handlers that write look the token up in
 // their transaction (lib/route.hpp).
 constexpr route::Route kRoutes[] = {
-    {.method = "GET",
-     .path = "/api/messages",
-     .caller = route::Caller::Visitor,
-     .query = fields::kPoll,
-     .handler = poll,
+    {.method = "GET", .path = "/api/messages", .caller = Visitor, .query = fields::kPoll, .handler = poll,
      .statuses = "200 400 401"},
-    {.method = "POST",
-     .path = "/api/messages",
-     .caller = route::Caller::Visitor,
-     .body = route::Body::Required,
-     .fields = fields::kSend,
-     .handler = send,
-     .statuses = "201 400 401 409 413 415 429"},
-    {.method = "POST",
-     .path = "/api/session/danger",
-     .caller = route::Caller::Visitor,
-     .body = route::Body::Optional,
-     .handler = danger,
+    {.method = "POST", .path = "/api/messages", .caller = Visitor, .body = Required, .fields = fields::kSend,
+     .handler = send, .statuses = "201 400 401 409 413 415 429"},
+    {.method = "POST", .path = "/api/session/danger", .caller = Visitor, .body = Optional, .handler = danger,
      .statuses = "200 400 401 413 415"},
-    {.method = "POST",
-     .path = "/api/session/typing",
-     .caller = route::Caller::Visitor,
-     .body = route::Body::Optional,
-     .handler = visitor_typing,
+    {.method = "POST", .path = "/api/session/typing", .caller = Visitor, .body = Optional, .handler = visitor_typing,
      .statuses = "204 400 401 413 415"},
-    {.method = "POST",
-     .path = "/api/session/leave",
-     .caller = route::Caller::Visitor,
-     .body = route::Body::Optional,
-     .fields = fields::kLeave,
-     .handler = leave,
-     .statuses = "204 400 401 413 415"},
-    {.method = "DELETE",
-     .path = "/api/session",
-     .caller = route::Caller::Visitor,
-     .handler = erase,
-     .statuses = "204 400 401 503"},
+    {.method = "POST", .path = "/api/session/leave", .caller = Visitor, .body = Optional, .fields = fields::kLeave,
+     .handler = leave, .statuses = "204 400 401 413 415"},
+    {.method = "DELETE", .path = "/api/session", .caller = Visitor, .handler = erase, .statuses = "204 400 401 503"},
 };
 static_assert(route::well_formed(kRoutes));
 

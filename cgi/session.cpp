@@ -92,13 +92,11 @@ server::Outcome health(const route::Call& call) {
     return http::json(200, {{"ok", true}, {"schema", store::database_version(call.app.reader())}});
 }
 
+using enum route::Body;
+
 constexpr route::Route kRoutes[] = {
-    {.method = "POST",
-     .path = "/api/session",
-     .body = route::Body::Required,
-     .fields = fields::kOpenSession,
-     .handler = open_session,
-     .statuses = "201 400 413 415 429 503"},
+    {.method = "POST", .path = "/api/session", .body = Required, .fields = fields::kOpenSession,
+     .handler = open_session, .statuses = "201 400 413 415 429 503"},
     {.method = "GET", .path = "/api/health", .handler = health, .statuses = "200 400 503"},
 };
 static_assert(route::well_formed(kRoutes));

@@ -25,8 +25,9 @@
 // app.writer.run when it writes (send, leave, erase, danger), so that the
 // check and the change see the same row, and no session ends between
 // them; on its reader when it only reads. An operator's login is looked
-// up by dispatch, on the reader (the operator's own calls do not race
-// their logout); a parked poll looks it up again when it resumes.
+// up by dispatch, on the reader: a login that ends while a call runs
+// counts from the next call (a parked poll looks it up again when it
+// resumes).
 //
 // `--routes` prints each row (method, path, caller, query keys, body
 // fields, statuses), so that tests/integration/test_docs.py holds
@@ -67,11 +68,11 @@ enum class Body {
 struct Call {
     app::App& app;
     const http::Request& request;
-    std::string session;                // the public id in place of "{s}", else empty
+    std::string session;                             // the public id in place of "{s}", else empty
     std::map<std::string, long, std::less<>> query;  // only the row's keys, each in its range
-    input::Body body;                   // only the row's fields, each of its type
-    std::optional<auth::Agent> agent;   // the operator, on Operator and OperatorWriting rows
-    std::int64_t now;                   // server::now() when the request was dispatched
+    input::Body body;                                // only the row's fields, each of its type
+    std::optional<auth::Agent> agent;                // the operator, on Operator and OperatorWriting rows
+    std::int64_t now;                                // server::now() when the request was dispatched
 
     // The value of a query key, or `fallback` when the query left it out.
     long query_or(std::string_view key, long fallback) const;
@@ -98,7 +99,7 @@ struct Route {
     std::string_view statuses;
 };
 
-// Whether `statuses` lists `status`.
+// Whether the row lists `status` among its statuses.
 constexpr bool answers(const Route& route, std::string_view status) {
     for (auto rest = route.statuses; !rest.empty();) {
         const auto space = rest.find(' ');

@@ -105,12 +105,12 @@ BOOST_AUTO_TEST_CASE(a_malformed_public_id_is_404) {
 BOOST_AUTO_TEST_CASE(a_public_id_reaches_the_handler) {
     const auto id = token::public_id(1000);
     BOOST_TEST(dispatch(make("GET", "/t/s/" + id + "/x")) == "handled");
-    BOOST_TEST(*handled == id + "|-1|");
+    BOOST_TEST(handled.value_or("not called") == id + "|-1|");
 }
 
 BOOST_AUTO_TEST_CASE(declared_query_keys_reach_the_handler) {
     BOOST_TEST(dispatch(make("GET", "/t/open", "after=7")) == "handled");
-    BOOST_TEST(*handled == "|7|");
+    BOOST_TEST(handled.value_or("not called") == "|7|");
 }
 
 BOOST_AUTO_TEST_CASE(a_query_key_not_declared_is_400) {
@@ -146,7 +146,7 @@ BOOST_AUTO_TEST_CASE(a_login_reaches_the_handler_as_its_operator) {
     std::string csrf;
     const auto request = logged_in("GET", &csrf);
     BOOST_TEST(dispatch(request) == "handled");
-    BOOST_TEST(*handled == "|-1|alice");
+    BOOST_TEST(handled.value_or("not called") == "|-1|alice");
 }
 
 BOOST_AUTO_TEST_CASE(a_state_change_without_csrf_is_403) {
