@@ -51,9 +51,7 @@ nlohmann::json agent_json(app::App& app, const auth::Agent& agent) {
     return {{"agent", {{"username", agent.username}, {"units", units}}}, {"csrf", agent.csrf}};
 }
 
-// 401 invalid_credentials (one answer for a wrong password, an unknown or
-// a disabled account), 429 too_many_attempts, 503 when no verification
-// slot frees up (auth::Gate).
+// Counted, slowed and limited by auth::Gate.
 server::Outcome login(const route::Call& call) {
     const auto& request = call.request;
     const auto done = gate().login(
@@ -136,13 +134,11 @@ void act_on(const route::Call& call, Act act) {
         [&](store::Db& db) { act(db, desk::find(db, call.agent->id, call.session, call.now, call.app.ttl)); });
 }
 
-// 409 already_claimed, session_ended.
 server::Outcome claim(const route::Call& call) {
     act_on(call, [&](store::Db& db, const desk::Case& c) { desk::claim(db, call.agent->id, c, call.now); });
     return http::json(200, {{"session", call.session}, {"state", "active"}});
 }
 
-// The text rule; 403 not_yours; 409 not_claimed, session_ended.
 server::Outcome reply(const route::Call& call) {
     const std::string text = call.body.text("text");
     messages::validate_text(text);
@@ -154,13 +150,11 @@ server::Outcome reply(const route::Call& call) {
     return http::json(201, {{"id", sent.id}, {"at", sent.at}});
 }
 
-// 403 not_yours; 409 not_claimed, session_ended.
 server::Outcome release(const route::Call& call) {
     act_on(call, [&](store::Db& db, const desk::Case& c) { desk::release(db, call.agent->id, c, call.now); });
     return http::json(200, {{"session", call.session}, {"state", "waiting"}});
 }
 
-// 400 invalid_status.
 server::Outcome presence(const route::Call& call) {
     const std::string status = call.body.text("status");
     if (status != "available" && status != "away") {
@@ -173,8 +167,6 @@ server::Outcome presence(const route::Call& call) {
     return http::json(200, {{"status", status}});
 }
 
-// The text rule for the note; 400 unknown_unit; 403 not_yours; 409
-// session_ended.
 server::Outcome transfer(const route::Call& call) {
     const std::string unit = call.body.text("unit");
     const auto note = call.body.has("note") ? std::optional(call.body.text("note")) : std::nullopt;
@@ -185,13 +177,11 @@ server::Outcome transfer(const route::Call& call) {
     return http::json(200, {{"session", call.session}, {"state", "waiting"}, {"unit", unit}});
 }
 
-// 403 not_yours; 409 not_claimed, session_ended.
 server::Outcome close(const route::Call& call) {
     act_on(call, [&](store::Db& db, const desk::Case& c) { desk::close(db, call.agent->id, c, call.now); });
     return http::json(200, {{"session", call.session}, {"state", "closed"}});
 }
 
-// 200 text/plain; 403 not_yours.
 server::Outcome export_text(const route::Call& call) {
     const auto tz_offset = static_cast<int>(call.query_or("tz_offset", 0));
     auto& db = call.app.reader();
@@ -205,8 +195,8 @@ server::Outcome export_text(const route::Call& call) {
     return response;
 }
 
-// The text rule. Any operator of the unit who may see the conversation
-// (its holder, a colleague, before or after a claim) writes notes on it.
+// Any operator of the unit who may see the conversation (its holder, a
+// colleague, before or after a claim) writes notes on it.
 server::Outcome note(const route::Call& call) {
     const std::string text = call.body.text("text");
     messages::validate_text(text);
@@ -217,7 +207,7 @@ server::Outcome note(const route::Call& call) {
 }
 
 // 204 also when the signal is dropped (one every few seconds at most, in
-// an active conversation only); 403 not_yours.
+// an active conversation only).
 server::Outcome team_typing(const route::Call& call) {
     auto& db = call.app.reader();
     const auto c = desk::find(db, call.agent->id, call.session, call.now, call.app.ttl);

@@ -101,9 +101,8 @@ server::Outcome poll(const route::Call& call) {
     return parked;
 }
 
-// The text rule; 409 session_closed when the operator has closed the
-// conversation; 429 too_many_messages (rate or totals). A client_id seen
-// before answers the first send again and stores nothing.
+// A closed conversation takes no message (409 session_closed); a client_id
+// seen before answers the first send again and stores nothing.
 server::Outcome send(const route::Call& call) {
     const std::string text = call.body.text("text");
     messages::validate_text(text);

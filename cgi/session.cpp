@@ -48,9 +48,7 @@ void require_postcode(const std::string& postcode) {
     }
 }
 
-// Beyond the fields: the postcode, role and lang rules, then the flood's
-// proof of work (429 work_required, lib/work.hpp; 503 past its ceiling).
-// 503 no_unit when no unit is configured.
+// During a flood a session costs a proof of work (lib/work.hpp).
 server::Outcome open_session(const route::Call& call) {
     const std::string postcode = call.body.text("postcode");
     const std::string role = call.body.text("role");
@@ -87,7 +85,6 @@ server::Outcome open_session(const route::Call& call) {
                             {"expires_at", created->session.expires_at}});
 }
 
-// 503 when the database does not answer.
 server::Outcome health(const route::Call& call) {
     return http::json(200, {{"ok", true}, {"schema", store::database_version(call.app.reader())}});
 }
