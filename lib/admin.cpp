@@ -24,7 +24,7 @@ server::Outcome purge_now(const route::Call& call) {
                             {"scrubbed", result.scrubbed}});
 }
 
-// 200 text/plain.
+// The Prometheus text format, not JSON.
 server::Outcome metrics(const route::Call& call) {
     return http::Response{200, stats::metrics(call.app.reader(), call.now, call.app.ttl),
                           "text/plain; version=0.0.4; charset=utf-8", {}};
