@@ -58,13 +58,14 @@ struct Fixture {
     }
     ~Fixture() { store::close_thread_db(); }
 
-    // "STATUS code" of what dispatch threw, "handled" when it did not.
+    // "STATUS code" of what dispatch threw, "handled" when it did not; a
+    // handler that ran before a refusal shows in the answer.
     std::string dispatch(const http::Request& request) {
         try {
             route::dispatch(kTable, app, request);
             return "handled";
         } catch (const http::Error& e) {
-            return std::to_string(e.status) + " " + e.code;
+            return (handled ? "handler called, then " : "") + std::to_string(e.status) + " " + e.code;
         }
     }
 
@@ -88,18 +89,15 @@ BOOST_FIXTURE_TEST_SUITE(route_tests, Fixture)
 
 BOOST_AUTO_TEST_CASE(an_unknown_path_is_404_and_calls_nothing) {
     BOOST_TEST(dispatch(make("GET", "/t/nowhere")) == "404 not_found");
-    BOOST_TEST(!handled);
 }
 
 BOOST_AUTO_TEST_CASE(a_known_path_with_another_method_is_405) {
     BOOST_TEST(dispatch(make("DELETE", "/t/open")) == "405 method_not_allowed");
-    BOOST_TEST(!handled);
 }
 
 BOOST_AUTO_TEST_CASE(a_malformed_public_id_is_404) {
     BOOST_TEST(dispatch(make("GET", "/t/s/not-an-id/x")) == "404 not_found");
     BOOST_TEST(dispatch(make("GET", "/t/s//x")) == "404 not_found");
-    BOOST_TEST(!handled);
 }
 
 BOOST_AUTO_TEST_CASE(a_public_id_reaches_the_handler) {
@@ -116,13 +114,11 @@ BOOST_AUTO_TEST_CASE(declared_query_keys_reach_the_handler) {
 BOOST_AUTO_TEST_CASE(a_query_key_not_declared_is_400) {
     BOOST_TEST(dispatch(make("GET", "/t/open", "after=1&token=x")) == "400 invalid_query");
     BOOST_TEST(dispatch(make("GET", "/t/s/" + token::public_id(1000) + "/x", "after=1")) == "400 invalid_query");
-    BOOST_TEST(!handled);
 }
 
 BOOST_AUTO_TEST_CASE(a_missing_login_is_401) {
     BOOST_TEST(dispatch(make("GET", "/t/mine")) == "401 login_required");
     BOOST_TEST(dispatch(make("POST", "/t/mine")) == "401 login_required");
-    BOOST_TEST(!handled);
 }
 
 BOOST_AUTO_TEST_CASE(the_input_is_checked_before_the_caller) {
@@ -131,7 +127,6 @@ BOOST_AUTO_TEST_CASE(the_input_is_checked_before_the_caller) {
     request.body = "{}";
     request.content_type = "text/plain";
     BOOST_TEST(dispatch(request) == "415 unsupported_media_type");
-    BOOST_TEST(!handled);
 }
 
 BOOST_AUTO_TEST_CASE(a_missing_bearer_token_is_401_before_the_handler) {
@@ -139,7 +134,6 @@ BOOST_AUTO_TEST_CASE(a_missing_bearer_token_is_401_before_the_handler) {
     auto request = make("GET", "/t/visitor");
     request.authorization = "Bearer not-a-token";
     BOOST_TEST(dispatch(request) == "401 session_expired");
-    BOOST_TEST(!handled);
 }
 
 BOOST_AUTO_TEST_CASE(a_login_reaches_the_handler_as_its_operator) {
@@ -153,9 +147,9 @@ BOOST_AUTO_TEST_CASE(a_state_change_without_csrf_is_403) {
     std::string csrf;
     auto request = logged_in("POST", &csrf);
     BOOST_TEST(dispatch(request) == "403 invalid_csrf");
-    request.csrf = "x" + csrf.substr(1);
+    request.csrf = csrf;
+    request.csrf.front() = csrf.front() == 'x' ? 'y' : 'x';  // another value, of the same length
     BOOST_TEST(dispatch(request) == "403 invalid_csrf");
-    BOOST_TEST(!handled);
     request.csrf = csrf;
     BOOST_TEST(dispatch(request) == "handled");
 }
