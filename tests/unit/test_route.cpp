@@ -173,7 +173,8 @@ BOOST_AUTO_TEST_CASE(a_row_that_forgets_a_status_of_its_checks_is_not_well_forme
 }
 
 // The fuzz targets read fields::kBodies and kQueries: a row with a list of
-// its own would be checked by dispatch but never fuzzed.
+// its own (kNote with another size here) would be checked by dispatch but
+// never fuzzed.
 constexpr input::Field kNotFuzzed[] = {{"text", input::Kind::String, true, 10, "invalid_text"}};
 
 BOOST_AUTO_TEST_CASE(a_row_whose_fields_the_fuzzers_do_not_read_is_not_well_formed) {
