@@ -7,14 +7,14 @@
 //   POST   /api/session/typing               -> 204 (a signal, never the text)
 //   POST   /api/session/leave {"quick"}      -> 204, the token dies
 //   DELETE /api/session                      -> 204, everything erased now
-// Every call needs `Authorization: Bearer <token>`; every call with a live
-// token keeps the session alive. A page that reloads goes on with the
-// same token: only leave, erase, the operator's close and expiry end it.
+// Every call needs `Authorization: Bearer <token>` (the table at the end
+// says what each reads and answers); every call with a live token keeps
+// the session alive. A page that reloads goes on with the same token:
+// only leave, erase, the operator's close and expiry end it.
 #include "../lib/app.hpp"
 #include "../lib/duty.hpp"
 #include "../lib/errors.hpp"
 #include "../lib/fields.hpp"
-#include "../lib/input.hpp"
 #include "../lib/limits.hpp"
 #include "../lib/messages.hpp"
 #include "../lib/retention.hpp"
@@ -60,28 +60,27 @@ void keep_alive(app::App& app, const visitor::Session& session, std::int64_t now
                           [&](store::Db& db) { visitor::touch(db, session.id, now); });
 }
 
-// 200 now when there is something after `after`, or when the team's
-// typing is not what the page says it shows (`typing`: a signal written
-// between two polls would otherwise park unseen), else parked until a
-// message or a new typing signal or the end of `wait`; 400 invalid_after,
-// invalid_wait, invalid_typing, invalid_query; 401 session_expired.
-server::Outcome poll(app::App& app, const http::Request& request) {
-    const auto query = input::parse_query(request.query, fields::kPoll);
-    const std::int64_t after = query.count("after") ? query.at("after") : 0;
-    const int wait = query.count("wait") ? static_cast<int>(query.at("wait")) : limits::kDefaultWaitSeconds;
-    const auto now = server::now();
-    const auto session = visitor::require(app.reader(), request, now, app.ttl);
-    keep_alive(app, session, now);
+// Answers at once when there is something after `after`, or when the
+// team's typing is not what the page says it shows (`typing`: a signal
+// written between two polls would otherwise park unseen); else parks
+// until a message, a new typing signal or the end of `wait`.
+server::Outcome poll(const route::Call& call) {
+    auto& app = call.app;
+    const std::int64_t after = call.query_or("after", 0);
+    const auto wait = static_cast<int>(call.query_or("wait", limits::kDefaultWaitSeconds));
+    const auto session = call.visitor(app.reader());
+    keep_alive(app, session, call.now);
     // A sweep that moved conversations may have moved this one (released,
     // escalated): then its state and unit are read again.
-    const auto current =
-        app.sweep_duty(now) ? visitor::find_by_id(app.reader(), session.id, now, app.ttl).value_or(session) : session;
+    const auto current = app.sweep_duty(call.now)
+                             ? visitor::find_by_id(app.reader(), session.id, call.now, app.ttl).value_or(session)
+                             : session;
     const auto page = messages::for_visitor(app.reader(), session.id, after);
     const auto signalled_then = typing::signalled_at(app.reader(), session.id, typing::Side::Team);
-    const bool typing_now = team_typing(current, signalled_then, now);
-    const bool typing_shown = query.count("typing") ? query.at("typing") == 1 : typing_now;
+    const bool typing_now = team_typing(current, signalled_then, call.now);
+    const bool typing_shown = call.query_or("typing", typing_now) == 1;
     if (!page.list.empty() || wait == 0 || typing_shown != typing_now) {
-        return conversation(app.reader(), current, page, signalled_then, now);
+        return conversation(app.reader(), current, page, signalled_then, call.now);
     }
 
     longpoll::Wait parked;
@@ -102,76 +101,57 @@ server::Outcome poll(app::App& app, const http::Request& request) {
     return parked;
 }
 
-// 201; 400 invalid_text, invalid_client_id, invalid_body; 401
-// session_expired; 409 session_closed when the operator has closed the
-// conversation; 429 too_many_messages (rate or totals). A client_id seen
-// before answers the first send again and stores nothing.
-http::Response send(app::App& app, const http::Request& request) {
-    input::parse_query(request.query, {});
-    const auto body = input::parse_body(request, fields::kSend);
-    const std::string text = body.text("text");
+// A closed conversation takes no message (409 session_closed); a client_id
+// seen before answers the first send again and stores nothing.
+server::Outcome send(const route::Call& call) {
+    const std::string text = call.body.text("text");
     messages::validate_text(text);
-    const auto client_id = messages::client_id_of(body);
-    const auto now = server::now();
+    const auto client_id = messages::client_id_of(call.body);
     messages::Sent sent{};
-    app.writer.run([&](store::Db& db) {
-        const auto session = visitor::require(db, request, now, app.ttl);
+    call.app.writer.run([&](store::Db& db) {
+        const auto session = call.visitor(db);
         if (session.state == "closed") {
             throw http::Error{409, "session_closed", "La conversation a été close par l'équipe qui vous répondait."};
         }
         if (client_id && messages::find_sent(db, session.id, *client_id, sent)) return;
-        visitor::admit_send(db, session, text.size(), app.config.send_burst, now);
+        visitor::admit_send(db, session, text.size(), call.app.config.send_burst, call.now);
         // A held chat changes only its operator's view; a waiting one, its
         // unit's queue (the preview, the unread count).
         const std::int64_t queue_unit = session.state == "active" ? 0 : session.unit_id;
-        sent = messages::add(db, session.id, queue_unit, "visitor", text, now, client_id);
-        visitor::touch(db, session.id, now);
+        sent = messages::add(db, session.id, queue_unit, "visitor", text, call.now, client_id);
+        visitor::touch(db, session.id, call.now);
     });
     return http::json(201, {{"id", sent.id}, {"at", sent.at}});
 }
 
-// 200; 400 invalid_body; 401 session_expired.
-http::Response danger(app::App& app, const http::Request& request) {
-    input::parse_query(request.query, {});
-    input::parse_body(request, {}, true);
-    const auto now = server::now();
-    app.writer.run([&](store::Db& db) { visitor::flag_danger(db, visitor::require(db, request, now, app.ttl), now); });
+server::Outcome danger(const route::Call& call) {
+    call.app.writer.run([&](store::Db& db) { visitor::flag_danger(db, call.visitor(db), call.now); });
     return http::json(200, {{"danger", true}});
 }
 
-// 204, also when the signal is dropped (one every few seconds at most, in
-// a conversation an operator holds only); 400 invalid_body; 401
-// session_expired.
-http::Response visitor_typing(app::App& app, const http::Request& request) {
-    input::parse_query(request.query, {});
-    input::parse_body(request, {}, true);
-    const auto now = server::now();
-    const auto session = visitor::require(app.reader(), request, now, app.ttl);
-    if (!typing::needs_signal(app.reader(), session.id, typing::Side::Visitor, now)) return http::no_content();
-    app.writer.run([&](store::Db& db) { typing::signal(db, session.id, typing::Side::Visitor, now); });
+// 204 also when the signal is dropped: one every few seconds at most, in
+// a conversation an operator holds only.
+server::Outcome visitor_typing(const route::Call& call) {
+    auto& app = call.app;
+    const auto session = call.visitor(app.reader());
+    if (!typing::needs_signal(app.reader(), session.id, typing::Side::Visitor, call.now)) return http::no_content();
+    app.writer.run([&](store::Db& db) { typing::signal(db, session.id, typing::Side::Visitor, call.now); });
     return http::no_content();
 }
 
-// 204; 400 invalid_body; 401 session_expired.
-http::Response leave(app::App& app, const http::Request& request) {
-    input::parse_query(request.query, {});
-    const auto body = input::parse_body(request, fields::kLeave, true);
-    const bool quick = body.flag("quick").value_or(false);
-    const auto now = server::now();
-    app.writer.run([&](store::Db& db) {
-        visitor::leave(db, visitor::require(db, request, now, app.ttl), quick, now);
-    });
+server::Outcome leave(const route::Call& call) {
+    const bool quick = call.body.flag("quick").value_or(false);
+    call.app.writer.run([&](store::Db& db) { visitor::leave(db, call.visitor(db), quick, call.now); });
     return http::no_content();
 }
 
 // 204 once no file of the database holds the conversation any more: the
 // rows are deleted, and the write-ahead log checkpointed and truncated.
-// 401 session_expired; 503 erase_pending when a reader kept the log busy:
-// the rows are gone, and the scrub goes on in the background until done.
-http::Response erase(app::App& app, const http::Request& request) {
-    input::parse_query(request.query, {});
-    const auto now = server::now();
-    app.writer.run([&](store::Db& db) { visitor::erase(db, visitor::require(db, request, now, app.ttl), now); });
+// 503 erase_pending when a reader kept the log busy: the rows are gone,
+// and the scrub goes on in the background until done.
+server::Outcome erase(const route::Call& call) {
+    auto& app = call.app;
+    app.writer.run([&](store::Db& db) { visitor::erase(db, call.visitor(db), call.now); });
     if (!retention::scrub(app.db)) {
         app.scrubber.request();
         throw http::Error{503, "erase_pending",
@@ -181,14 +161,25 @@ http::Response erase(app::App& app, const http::Request& request) {
     return http::no_content();
 }
 
+using enum route::Body;
+using enum route::Caller;
+
+// Every row is a Visitor's: the handlers that write look the token up in
+// their transaction (lib/route.hpp).
 constexpr route::Route kRoutes[] = {
-    {"GET", "/api/messages", route::plain<poll>},
-    {"POST", "/api/messages", route::plain<send>},
-    {"POST", "/api/session/danger", route::plain<danger>},
-    {"POST", "/api/session/typing", route::plain<visitor_typing>},
-    {"POST", "/api/session/leave", route::plain<leave>},
-    {"DELETE", "/api/session", route::plain<erase>},
+    {.method = "GET", .path = "/api/messages", .caller = Visitor, .query = fields::kPoll, .handler = poll,
+     .statuses = "200 400 401"},
+    {.method = "POST", .path = "/api/messages", .caller = Visitor, .body = Required, .fields = fields::kSend,
+     .handler = send, .statuses = "201 400 401 409 413 415 429"},
+    {.method = "POST", .path = "/api/session/danger", .caller = Visitor, .body = Optional, .handler = danger,
+     .statuses = "200 400 401 413 415"},
+    {.method = "POST", .path = "/api/session/typing", .caller = Visitor, .body = Optional, .handler = visitor_typing,
+     .statuses = "204 400 401 413 415"},
+    {.method = "POST", .path = "/api/session/leave", .caller = Visitor, .body = Optional, .fields = fields::kLeave,
+     .handler = leave, .statuses = "204 400 401 413 415"},
+    {.method = "DELETE", .path = "/api/session", .caller = Visitor, .handler = erase, .statuses = "204 400 401 503"},
 };
+static_assert(route::well_formed(kRoutes));
 
 }  // namespace
 

@@ -3,18 +3,15 @@
 // fallbacks. Also answers the health check.
 //   POST /api/session   {"postcode", "role", "lang"?}
 //                       -> 201 {token, session, role, unit, on_duty, expires_at}
-//   GET  /api/health                          -> 200 {ok, ...}
+//   GET  /api/health    -> 200 {ok, schema}
+// Who may call each, what it reads and answers: the table at the end.
 // It deliberately keeps nothing of the request but the postcode's route:
 // the postcode itself is not stored.
 #include "../lib/app.hpp"
 #include "../lib/duty.hpp"
-#include "../lib/errors.hpp"
 #include "../lib/fields.hpp"
-#include "../lib/input.hpp"
 #include "../lib/route.hpp"
-#include "../lib/limits.hpp"
 #include "../lib/routing.hpp"
-#include "../lib/server.hpp"
 #include "../lib/visitor.hpp"
 #include "../lib/work.hpp"
 
@@ -51,16 +48,11 @@ void require_postcode(const std::string& postcode) {
     }
 }
 
-// 201; 400 invalid_postcode (with its reason), invalid_role, invalid_lang,
-// invalid_work, invalid_body, invalid_query; 413; 415; 429 work_required
-// during a flood (lib/work.hpp); 503 when no unit is configured, the
-// database is busy or new sessions are past the ceiling.
-http::Response open_session(app::App& app, const http::Request& request) {
-    input::parse_query(request.query, {});
-    const auto body = input::parse_body(request, fields::kOpenSession);
-    const std::string postcode = body.text("postcode");
-    const std::string role = body.text("role");
-    const std::string lang = body.has("lang") ? body.text("lang") : "fr";
+// During a flood a session costs a proof of work (lib/work.hpp).
+server::Outcome open_session(const route::Call& call) {
+    const std::string postcode = call.body.text("postcode");
+    const std::string role = call.body.text("role");
+    const std::string lang = call.body.has("lang") ? call.body.text("lang") : "fr";
     require_postcode(postcode);
     if (role != "victim" && role != "witness") {
         throw http::Error{400, "invalid_role", "Indiquez si vous êtes victime ou témoin."};
@@ -68,22 +60,21 @@ http::Response open_session(app::App& app, const http::Request& request) {
     if (!visitor::is_known_lang(lang)) {
         throw http::Error{400, "invalid_lang", "Cette langue n'est pas proposée."};
     }
-    const auto now = server::now();
-    if (auto asked = gate(app).admit(body.text("work_challenge"), body.text("work_nonce"), now)) {
+    if (auto asked = gate(call.app).admit(call.body.text("work_challenge"), call.body.text("work_nonce"), call.now)) {
         throw work::required(*asked);
     }
     std::optional<visitor::Created> created;
     std::optional<routing::Unit> unit;
     bool on_duty = false;
-    app.writer.run([&](store::Db& db) {
+    call.app.writer.run([&](store::Db& db) {
         const auto routed = routing::route(db, postcode);
         if (!routed) {
             throw http::Error{503, "no_unit",
                               "Aucune équipe n'est disponible pour le moment. En cas de danger, appelez le 17."};
         }
-        unit = duty::first_on_duty(db, *routed, now);
-        on_duty = duty::on_duty(db, unit->id, now);
-        created = visitor::create(db, *unit, role, lang, now, app.ttl);
+        unit = duty::first_on_duty(db, *routed, call.now);
+        on_duty = duty::on_duty(db, unit->id, call.now);
+        created = visitor::create(db, *unit, role, lang, call.now, call.app.ttl);
     });
     return http::json(201, {{"token", created->token},
                             {"session", created->session.public_id},
@@ -94,16 +85,18 @@ http::Response open_session(app::App& app, const http::Request& request) {
                             {"expires_at", created->session.expires_at}});
 }
 
-// 200 when the database answers; 503 otherwise.
-http::Response health(app::App& app, const http::Request& request) {
-    input::parse_query(request.query, {});
-    return http::json(200, {{"ok", true}, {"schema", store::database_version(app.reader())}});
+server::Outcome health(const route::Call& call) {
+    return http::json(200, {{"ok", true}, {"schema", store::database_version(call.app.reader())}});
 }
 
+using enum route::Body;
+
 constexpr route::Route kRoutes[] = {
-    {"POST", "/api/session", route::plain<open_session>},
-    {"GET", "/api/health", route::plain<health>},
+    {.method = "POST", .path = "/api/session", .body = Required, .fields = fields::kOpenSession,
+     .handler = open_session, .statuses = "201 400 413 415 429 503"},
+    {.method = "GET", .path = "/api/health", .handler = health, .statuses = "200 400 503"},
 };
+static_assert(route::well_formed(kRoutes));
 
 }  // namespace
 

@@ -8,7 +8,6 @@
 //                             session, no text)
 // What the purge erases and why: lib/retention.hpp.
 #include "admin.hpp"
-#include "input.hpp"
 #include "retention.hpp"
 #include "route.hpp"
 #include "stats.hpp"
@@ -17,26 +16,27 @@ using namespace abri;
 
 namespace {
 
-// 200; 405; 503 when the database is busy or read-only.
-http::Response purge_now(app::App& app, const http::Request& request) {
-    input::parse_query(request.query, {});
-    const auto result = retention::purge(app.db, server::now(), app.ttl);
+server::Outcome purge_now(const route::Call& call) {
+    const auto result = retention::purge(call.app.db, call.now, call.app.ttl);
     return http::json(200, {{"sessions", result.sessions},
                             {"messages", result.messages},
                             {"seconds", result.seconds},
                             {"scrubbed", result.scrubbed}});
 }
 
-// 200 text/plain; 503 when the database is busy.
-http::Response metrics(app::App& app, const http::Request& request) {
-    input::parse_query(request.query, {});
-    return {200, stats::metrics(app.reader(), server::now(), app.ttl), "text/plain; version=0.0.4; charset=utf-8", {}};
+// The Prometheus text format, not JSON.
+server::Outcome metrics(const route::Call& call) {
+    return http::Response{200, stats::metrics(call.app.reader(), call.now, call.app.ttl),
+                          "text/plain; version=0.0.4; charset=utf-8", {}};
 }
 
+// Anyone who reaches the administrator's socket may call: nginx serves
+// these paths on that socket only and answers 404 on the public server.
 constexpr route::Route kRoutes[] = {
-    {"POST", "/api/admin/purge", route::plain<purge_now>},
-    {"GET", "/api/admin/metrics", route::plain<metrics>},
+    {.method = "POST", .path = "/api/admin/purge", .handler = purge_now, .statuses = "200 400"},
+    {.method = "GET", .path = "/api/admin/metrics", .handler = metrics, .statuses = "200 400"},
 };
+static_assert(route::well_formed(kRoutes));
 
 }  // namespace
 

@@ -1,8 +1,10 @@
 // Every endpoint's declared inputs (STYLE.md rule 2): the body fields and
-// query keys the programs' handlers accept, each with its validator's
-// bounds and error code. The fuzz targets (tests/fuzz/body.cpp,
-// query.cpp, params.cpp) read these same tables, so that they never fuzz
-// a stale copy. Endpoints that declare nothing parse with an empty list.
+// query keys the programs' route tables name (lib/route.hpp), each with
+// its validator's bounds and error code. The fuzz targets
+// (tests/fuzz/body.cpp, query.cpp, params.cpp) read these same tables,
+// through kBodies and kQueries: a route whose lists are not there does not
+// compile (route::well_formed), so the fuzzers never miss one nor fuzz a
+// stale copy. An endpoint that declares nothing names the empty list.
 #pragma once
 #include "input.hpp"
 #include "limits.hpp"
@@ -63,7 +65,8 @@ inline constexpr input::QueryKey kExport[] = {
     {"tz_offset", limits::kMinTzOffsetMinutes, limits::kMaxTzOffsetMinutes, "invalid_tz_offset"},
 };
 
-// Every list above, and the empty one, for the fuzz targets.
+// Every list above, and the empty one: the fuzz targets read these, the
+// route tables may name no other.
 inline constexpr std::span<const input::Field> kBodies[] = {
     kOpenSession, kSend, kLeave, kLogin, kPresence, kTransfer, kNote, {},
 };

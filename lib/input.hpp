@@ -20,6 +20,7 @@ struct Field {
     bool required;
     std::size_t max_bytes;     // for strings
     std::string_view error;    // code answered when this field is bad
+    constexpr bool operator==(const Field&) const = default;
 };
 
 // A validated JSON body: only declared fields, each of its declared type.
@@ -40,6 +41,7 @@ struct QueryKey {
     long min;
     long max;
     std::string_view error;
+    constexpr bool operator==(const QueryKey&) const = default;
 };
 
 // Parses a query string of decimal integers. Unknown or repeated keys,

@@ -102,14 +102,6 @@ std::optional<Session> find(store::Db& db, const std::string& token, std::int64_
     return read_live(query, now, ttl);
 }
 
-Session require(store::Db& db, const http::Request& request, std::int64_t now, const Ttl& ttl) {
-    const auto token = token::from_bearer(request.authorization);
-    if (!token) throw errors::session_expired();
-    auto session = find(db, *token, now, ttl);
-    if (!session) throw errors::session_expired();
-    return *session;
-}
-
 std::optional<Session> find_by_id(store::Db& db, std::int64_t id, std::int64_t now, const Ttl& ttl) {
     store::Query query(db, kById, id);
     return read_live(query, now, ttl);

@@ -46,9 +46,6 @@ Created create(store::Db& db, const routing::Unit& unit, const std::string& role
 
 // The live session of a bearer token: not left, not erased, not expired.
 std::optional<Session> find(store::Db& db, const std::string& token, std::int64_t now, const Ttl& ttl);
-// The live session of the request's `Authorization: Bearer` token, or
-// 401 session_expired.
-Session require(store::Db& db, const http::Request& request, std::int64_t now, const Ttl& ttl);
 // Same lookup by internal id (a woken long-poll checks its session again).
 std::optional<Session> find_by_id(store::Db& db, std::int64_t id, std::int64_t now, const Ttl& ttl);
 

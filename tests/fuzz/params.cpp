@@ -4,10 +4,11 @@
 // first byte of each picks the name among those nginx sends
 // (deploy/nginx/abri-fastcgi-params.conf) or one it never sends, the
 // rest is the value. server::request_from_params builds the request,
-// which then goes through every check a handler starts with: the query,
-// the bearer token, the cookie and a body. libfcgi's own record parsing
-// is not fuzzed here: it aborts on crafted lengths whatever abri does,
-// which is why only nginx may reach the socket (docs/hostile.md).
+// which then goes through the checks dispatch makes before a handler
+// (lib/route.hpp): the query, a body, the bearer token, the cookie.
+// libfcgi's own record parsing is not fuzzed here: it aborts on crafted
+// lengths whatever abri does, which is why only nginx may reach the socket
+// (docs/hostile.md).
 #include "auth.hpp"
 #include "fields.hpp"
 #include "fuzz.hpp"

@@ -1,7 +1,8 @@
 """The documentation says what the code does: every route of every program
-is in docs/api.md and every endpoint there is routed (each program prints
-its table with --routes, lib/route.hpp); the README stays short and its
-walk through the source names every file of lib/ and cgi/."""
+is in docs/api.md, every endpoint there is routed, and each answers the
+statuses docs/api.md gives for it (each program prints its table with
+--routes, lib/route.hpp); the README stays short and its walk through the
+source names every file of lib/ and cgi/."""
 import glob
 import os
 import re
@@ -14,30 +15,61 @@ PROGRAMS = ("session", "messages", "agent", "admin")
 # A method and an /api/ path in backquotes, the query string left out;
 # "{session}" and the like are the same hole as the tables' "{s}".
 DOCUMENTED = re.compile(r"`(GET|POST|PUT|DELETE|PATCH) (/api/[^`?\s]*)")
+# A row of docs/api.md's table of statuses: "| `POST /api/messages` | 201 400 ... |".
+STATUSES = re.compile(r"^\| `(GET|POST|PUT|DELETE|PATCH) (/api/[^`?\s]*)` \| ([0-9 ]+) \|$", re.M)
+
+
+def hole(path):
+    return re.sub(r"\{[a-z]+\}", "{s}", path)
 
 
 def routed():
-    routes = set()
+    """{"METHOD PATH": "statuses"} of every program's table: each --routes
+    line is method, path, caller, query keys, body fields and statuses,
+    separated by tabs."""
+    routes = {}
     for program in PROGRAMS:
         done = subprocess.run([os.path.join(BIN, program), "--routes"], capture_output=True, text=True, timeout=10)
         if done.returncode != 0 or not done.stdout.strip():
             raise AssertionError("%s --routes: %d %s" % (program, done.returncode, done.stderr))
-        routes |= set(done.stdout.splitlines())
+        for line in done.stdout.splitlines():
+            method, path, _caller, _query, _body, statuses = line.split("\t")
+            routes["%s %s" % (method, path)] = statuses
     return routes
 
 
-def documented():
+def api_md():
     with open(os.path.join(ROOT, "docs", "api.md")) as f:
-        text = f.read()
-    return {"%s %s" % (method, re.sub(r"\{[a-z]+\}", "{s}", path)) for method, path in DOCUMENTED.findall(text)}
+        return f.read()
+
+
+def documented():
+    return {"%s %s" % (method, hole(path)) for method, path in DOCUMENTED.findall(api_md())}
+
+
+def documented_statuses():
+    table = {}
+    for method, path, statuses in STATUSES.findall(api_md()):
+        key = "%s %s" % (method, hole(path))
+        if key in table:
+            raise AssertionError("%s has two rows in docs/api.md's table of statuses" % key)
+        table[key] = statuses.strip()
+    return table
 
 
 class DocsAndRoutes(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.routes = routed()
+
     def test_every_route_is_documented(self):
-        self.assertEqual(sorted(routed() - documented()), [], "routed but missing from docs/api.md")
+        self.assertEqual(sorted(set(self.routes) - documented()), [], "routed but missing from docs/api.md")
 
     def test_every_documented_endpoint_is_routed(self):
-        self.assertEqual(sorted(documented() - routed()), [], "in docs/api.md but routed by no program")
+        self.assertEqual(sorted(documented() - set(self.routes)), [], "in docs/api.md but routed by no program")
+
+    def test_each_route_answers_the_statuses_docs_api_md_gives(self):
+        self.assertEqual(documented_statuses(), self.routes)
 
 
 class Readme(unittest.TestCase):
