@@ -10,7 +10,7 @@
 // Prints one line per test, then "N passed, N failed"; exits 1 on failure.
 // Screenshots go to var/screenshots/ (console-1280.png, console-360.png).
 
-import { POSTCODE, STEP_MS, api, axe, check, hidden, runTests, shotPath, test, visible, waitText } from './_lib.mjs';
+import { AGENT_USER, POSTCODE, STEP_MS, api, axe, check, hidden, runTests, shotPath, test, visible, waitText } from './_lib.mjs';
 import {
   claimFromQueue, entryOf, foreign, login, newPage, openVisitor, paneOf, showPane, visitorHistory, visitorReads,
   visitorSays,
@@ -149,6 +149,9 @@ test('canned_reply_is_picked_with_the_keyboard_edited_and_the_visitor_reads_the_
   const read = await visitorReads(visitor, (m) => m.from === 'agent', 'the canned reply');
   check(read.message.text === `${inserted} Je reste avec vous.`, `the visitor read ${JSON.stringify(read.message.text)}`);
   check(read.message.author === undefined, 'the visitor was told who answered');
+  // The reply is named as colleagues and the export name it, from the
+  // send on, not only after a reload.
+  await waitText(pane.locator('.log li.agent .meta').last(), new RegExp(`^Équipe \\(${AGENT_USER}\\) · `), 'the reply\'s author');
 });
 
 test('internal_note_is_marked_exported_and_never_reaches_the_visitor', async () => {

@@ -105,6 +105,16 @@ class AdminCommands(StackCase):
         self.assertEqual(status, 1)
         self.assertIn("display name", err)
 
+    def test_the_console_learns_how_its_operator_is_named(self):
+        operator_with_display(self.stack, "bastien", "Bastien (nuit)", "PP-75")
+        add_operator(self.stack, "sansnom", "PP-75")
+        named, plain = Operator(self.stack, "bastien"), Operator(self.stack, "sansnom")
+        self.assertEqual(named.login_body["agent"]["shown_as"], "Bastien (nuit)")
+        self.assertEqual(plain.login_body["agent"]["shown_as"], "sansnom")
+        self.ctl_ok("agent", "rename", "bastien", "--display", "Bastien M.")
+        status, me, _ = named.call("GET", "/api/agent/me", csrf=False)
+        self.assertEqual((status, me["agent"]["shown_as"]), (200, "Bastien M."))
+
     def test_agent_remove_gives_held_chats_back_first(self):
         add_operator(self.stack, "partant", "PP-75")
         partant = Operator(self.stack, "partant")

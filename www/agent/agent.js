@@ -89,7 +89,7 @@
 
   function fresh() {
     return {
-      csrf: null, cursor: null, units: [], unitNames: new Map(), presence: null, presenceBusy: false,
+      csrf: null, shownAs: '', cursor: null, units: [], unitNames: new Map(), presence: null, presenceBusy: false,
       entries: new Map(), waitingTotal: 0, waiting: new Set(), panes: new Map(), notices: new Map(),
       dismissed: new Set(), ctrl: null, pollId: 0, timer: null,
       focusNext: null, first: true, shown: [], replies: []
@@ -194,6 +194,8 @@
     $('desk').hidden = false;
     $('who').hidden = false;
     $('who-name').textContent = data.agent.username;
+    // One's own replies are named as the poll and the export name them.
+    st.shownAs = data.agent.shown_as;
     data.agent.units.forEach(function (u) { st.unitNames.set(u.code, u.name); });
     $('no-units').hidden = data.agent.units.length > 0;
     renderCounts();
@@ -1073,7 +1075,7 @@
       pane.outbox.shift();
       reply.li.remove();
       if (r.status === 201) {
-        addMessage(pane, { id: r.data.id, from: 'agent', text: reply.text, at: r.data.at, author: 'vous' }, false);
+        addMessage(pane, { id: r.data.id, from: 'agent', text: reply.text, at: r.data.at, author: st.shownAs }, false);
       } else {
         setText(pane.el.querySelector('.compose .error'), abriNet.errorMessage(r, 'Le message n’a pas pu être envoyé.'));
         if (!pane.textarea.value) pane.textarea.value = reply.text;
