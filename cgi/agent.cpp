@@ -19,7 +19,6 @@
 // and PUT but login needs X-Abri-CSRF (403 invalid_csrf): the table at the
 // end says who may call each, what it reads and answers. Logout gives
 // every conversation the operator held back to its queue.
-#include "../lib/agents.hpp"
 #include "../lib/app.hpp"
 #include "../lib/auth.hpp"
 #include "../lib/desk.hpp"
@@ -49,8 +48,7 @@ nlohmann::json unit_json(const routing::Unit& unit) {
 nlohmann::json agent_json(app::App& app, const auth::Agent& agent) {
     auto units = nlohmann::json::array();
     for (const auto& unit : auth::units_of(app.reader(), agent.id)) units.push_back(unit_json(unit));
-    return {{"agent",
-             {{"username", agent.username}, {"shown_as", agents::shown_as(app.reader(), agent.id)}, {"units", units}}},
+    return {{"agent", {{"username", agent.username}, {"shown_as", agent.shown_as}, {"units", units}}},
             {"csrf", agent.csrf}};
 }
 

@@ -28,7 +28,6 @@ constexpr const char* kList =
 constexpr const char* kAddUnit = "INSERT OR IGNORE INTO agent_units (agent_id, unit_id) VALUES (?, ?)";
 constexpr const char* kDisable = "UPDATE agents SET disabled = 1 WHERE username = ?";
 constexpr const char* kRename = "UPDATE agents SET display_name = ? WHERE username = ?";
-constexpr const char* kShownAs = "SELECT coalesce(display_name, username) FROM agents WHERE id = ?";
 constexpr const char* kDelete = "DELETE FROM agents WHERE id = ?";
 constexpr const char* kLogoutAll = "DELETE FROM agent_logins WHERE agent_id = (SELECT id FROM agents WHERE username = ?)";
 
@@ -135,11 +134,6 @@ int remove(store::Db& db, std::string_view username, std::int64_t now) {
     const int released = duty::sign_off(db, id, now);
     store::Query(db, kDelete, id).run();
     return released;
-}
-
-std::string shown_as(store::Db& db, std::int64_t agent_id) {
-    store::Query query(db, kShownAs, agent_id);
-    return query.next() ? query.text(0) : std::string();
 }
 
 std::vector<Listing> list(store::Db& db) {

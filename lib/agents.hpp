@@ -30,9 +30,6 @@ void enable(store::Db& db, std::string_view username);
 void set_password(store::Db& db, std::string_view username, const std::string& password_hash);
 // A new display name; empty: the username again.
 void rename(store::Db& db, std::string_view username, std::string_view display_name);
-// How colleagues and the export name the operator: the display name, else
-// the username.
-std::string shown_as(store::Db& db, std::int64_t agent_id);
 // The account goes, after its conversations went back to their queues
 // (duty::sign_off); its messages stay, their author forgotten. Returns
 // how many conversations went back.

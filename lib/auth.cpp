@@ -12,7 +12,8 @@ namespace abri::auth {
 
 namespace {
 
-constexpr const char* kAccount = "SELECT id, password_hash, disabled FROM agents WHERE username = ?";
+constexpr const char* kAccount =
+    "SELECT id, password_hash, disabled, coalesce(display_name, username) FROM agents WHERE username = ?";
 constexpr const char* kEnabled = "SELECT 1 FROM agents WHERE id = ? AND disabled = 0";
 constexpr const char* kSecret = "SELECT secret FROM login_secret WHERE id = 1";
 constexpr const char* kMakeSecret = "INSERT OR IGNORE INTO login_secret (id, secret) VALUES (1, ?)";
@@ -20,7 +21,8 @@ constexpr const char* kDropExpired = "DELETE FROM agent_logins WHERE expires_at 
 constexpr const char* kInsertLogin =
     "INSERT INTO agent_logins (cookie_hash, agent_id, csrf, expires_at) VALUES (?, ?, ?, ?)";
 constexpr const char* kByCookie =
-    "SELECT a.id, a.username, l.csrf FROM agent_logins l JOIN agents a ON a.id = l.agent_id "
+    "SELECT a.id, a.username, l.csrf, coalesce(a.display_name, a.username) "
+    "FROM agent_logins l JOIN agents a ON a.id = l.agent_id "
     "WHERE l.cookie_hash = ? AND l.expires_at > ? AND a.disabled = 0";
 constexpr const char* kLogout = "DELETE FROM agent_logins WHERE cookie_hash = ?";
 constexpr const char* kUnits =
@@ -260,13 +262,14 @@ struct Account {
     std::int64_t id;
     std::string password_hash;
     bool disabled;
+    std::string shown_as;
 };
 
 std::optional<Account> read_account(store::Db& db, std::string_view username) {
     if (!agents::is_valid_username(username)) return std::nullopt;
     store::Query query(db, kAccount, username);
     if (!query.next()) return std::nullopt;
-    return Account{query.integer(0), query.text(1), query.integer(2) != 0};
+    return Account{query.integer(0), query.text(1), query.integer(2) != 0, query.text(3)};
 }
 
 // One attempt as the counting transaction saw it.
@@ -373,7 +376,13 @@ Login Gate::login(store::Writer& writer, const Credentials& credentials, std::in
     }
     if (!account || !password_ok || account->disabled) throw invalid_credentials();
 
-    Login login{{account->id, std::string(credentials.username), "", token::generate()}, token::generate(), ""};
+    Login login{{.id = account->id,
+                 .username = std::string(credentials.username),
+                 .shown_as = account->shown_as,
+                 .login_hash = "",
+                 .csrf = token::generate()},
+                token::generate(),
+                ""};
     login.agent.login_hash = token::hash(login.cookie);
     bool still_enabled = false;
     writer.run([&](store::Db& db) {
@@ -421,7 +430,11 @@ std::optional<std::string> device_of(const http::Request& request) {
 std::optional<Agent> find(store::Db& db, const std::string& login_hash, std::int64_t now) {
     store::Query query(db, kByCookie, login_hash, now);
     if (!query.next()) return std::nullopt;
-    return Agent{query.integer(0), query.text(1), login_hash, query.text(2)};
+    return Agent{.id = query.integer(0),
+                 .username = query.text(1),
+                 .shown_as = query.text(3),
+                 .login_hash = login_hash,
+                 .csrf = query.text(2)};
 }
 
 http::Error login_required() {

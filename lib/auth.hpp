@@ -24,6 +24,7 @@ namespace abri::auth {
 struct Agent {
     std::int64_t id;
     std::string username;
+    std::string shown_as;    // how colleagues and the export name the operator: the display name, else the username
     std::string login_hash;  // hash of the cookie: a resumed long-poll checks the login again
     std::string csrf;        // what X-Abri-CSRF must carry
 };

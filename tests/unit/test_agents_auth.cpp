@@ -398,7 +398,8 @@ BOOST_AUTO_TEST_CASE(plain_http_cookie_drops_the_prefix_and_secure) {
 }
 
 BOOST_AUTO_TEST_CASE(csrf_must_match_the_login) {
-    const auth::Agent agent{1, "alice", "h", token::generate()};
+    const auth::Agent agent{
+        .id = 1, .username = "alice", .shown_as = "alice", .login_hash = "h", .csrf = token::generate()};
     http::Request request;
     BOOST_CHECK_THROW(auth::require_csrf(agent, request), http::Error);
     request.csrf = token::generate();
