@@ -5,9 +5,6 @@
 #include "pulse.hpp"
 #include "stats.hpp"
 
-#include <algorithm>
-#include <array>
-
 namespace abri::messages {
 
 namespace {
@@ -20,17 +17,18 @@ constexpr const char* kCountVisitor =
     "visitor_bytes = visitor_bytes + ?, last_visitor_message = ?, visitor_typing_at = 0 WHERE id = ?";
 constexpr const char* kCountAgent =
     "UPDATE sessions SET unread = 0, answered_at = coalesce(answered_at, ?), agent_typing_at = 0 WHERE id = ?";
-// A page's rows, at most limits::kMaxPageMessages; the byte budget often
-// ends it sooner. The author's display name only on a signed message,
-// never the username.
+// What the person's page may see, at most limits::kMaxPageMessages (the
+// byte budget often ends a page sooner): their messages and the team's,
+// and of the system messages only these kinds; never the operators' own
+// (left, quick_exit, expired, erased, internal notes). Filtered here, not
+// after the limit: a thousand notes must not hide the next reply. The
+// author's display name only on a signed message, never the username.
 constexpr const char* kAfter =
     "SELECT m.id, m.sender, m.text, m.at, coalesce(m.kind, ''), "
     "CASE WHEN m.signed THEN coalesce(a.display_name, '') ELSE '' END "
     "FROM messages m LEFT JOIN agents a ON a.id = m.author_id WHERE m.session_id = ? AND m.id > ? "
+    "AND (m.sender <> 'system' OR m.kind IN ('claimed', 'released', 'transferred', 'escalated', 'closed', 'danger')) "
     "ORDER BY m.id LIMIT ?";
-
-constexpr std::array<std::string_view, 6> kVisitorKinds = {"claimed",   "released", "transferred",
-                                                          "escalated", "closed",   "danger"};
 
 std::int64_t insert(store::Db& db, std::int64_t session_id, std::string_view from, std::string_view text,
                     std::int64_t now, std::string_view kind, const std::optional<std::string>& client_id) {
@@ -41,9 +39,6 @@ std::int64_t insert(store::Db& db, std::int64_t session_id, std::string_view fro
 
 }  // namespace
 
-bool visitor_sees(std::string_view kind) {
-    return std::find(kVisitorKinds.begin(), kVisitorKinds.end(), kind) != kVisitorKinds.end();
-}
 
 bool find_sent(store::Db& db, std::int64_t session_id, const std::string& client_id, Sent& sent) {
     store::Query seen(db, kByClientId, session_id, client_id);
@@ -76,11 +71,8 @@ Page for_visitor(store::Db& db, std::int64_t session_id, std::int64_t after_id) 
     Page page;
     std::size_t bytes = 0;
     store::Query query(db, kAfter, session_id, after_id, limits::kMaxPageMessages);
-    std::int64_t rows = 0;
     while (query.next()) {
-        ++rows;
         Message m{query.integer(0), query.text(1), query.text(2), query.integer(3), query.text(4), query.text(5)};
-        if (m.from == "system" && !visitor_sees(m.kind)) continue;
         bytes += m.text.size();
         if (!page.list.empty() && bytes > limits::kMaxAnswerBytes) {
             page.more = true;
@@ -88,8 +80,8 @@ Page for_visitor(store::Db& db, std::int64_t session_id, std::int64_t after_id) 
         }
         page.list.push_back(std::move(m));
     }
-    // Rows up to the limit: there may be more after them.
-    if (rows == limits::kMaxPageMessages) page.more = true;
+    // A page full to the limit: there may be more after it.
+    if (std::ssize(page.list) == limits::kMaxPageMessages) page.more = true;
     return page;
 }
 

@@ -23,12 +23,6 @@ struct Message {
     std::string author;  // an operator's display name, when their unit signs with names; else empty
 };
 
-// Who sees a system message of `kind`: the person's page sees only what
-// concerns it (an operator answers, goes, passes the chat on, closes it,
-// the danger it reported); left, quick_exit, expired and erased are the
-// operators' alone.
-bool visitor_sees(std::string_view kind);
-
 // A message typed by a person (visitor or agent). Its pulse wakes the
 // session's polls and, unless `unit_id` is 0, the consoles of that unit
 // (whose queue shows the change). `client_id` is stored with it: the
@@ -46,8 +40,10 @@ bool find_sent(store::Db& db, std::int64_t session_id, const std::string& client
 std::int64_t add_system(store::Db& db, std::int64_t session_id, std::int64_t unit_id, std::string_view kind,
                         std::string_view text, std::int64_t now);
 
-// The messages after `after_id` that the person's page may see, oldest
-// first, up to limits::kMaxAnswerBytes of text (at least one) and
+// The messages after `after_id` that the person's page may see (theirs,
+// the team's, and the system messages that concern them: an operator
+// answers, goes, passes the chat on, closes it, the danger they reported),
+// oldest first, up to limits::kMaxAnswerBytes of text (at least one) and
 // limits::kMaxPageMessages messages: `more` is set when some may be left
 // for the next call.
 struct Page {

@@ -4,7 +4,7 @@
 // 'system', kind 'note', with its author): it shares their ids, so the
 // operators' cursor covers it, it goes with the session (erase, purge), and
 // every visitor answer leaves it out as it leaves out the operators' other
-// system messages (messages::visitor_sees).
+// system messages (messages::for_visitor).
 #pragma once
 #include "messages.hpp"
 #include "store.hpp"

@@ -113,4 +113,16 @@ BOOST_AUTO_TEST_CASE(a_page_stops_at_its_message_count_and_says_there_is_more) {
     BOOST_TEST(!rest.more);
 }
 
+BOOST_AUTO_TEST_CASE(the_operators_own_system_messages_never_fill_a_page) {
+    const auto created = visitor::create(db, unit, "victim", "fr", 1000, ttl);
+    for (std::int64_t i = 0; i < limits::kMaxPageMessages; ++i) {
+        messages::add_system(db, created.session.id, unit.id, "note", "pour l'équipe", 1001);
+    }
+    const auto reply = messages::add(db, created.session.id, unit.id, "agent", "Nous sommes là.", 1002);
+    const auto page = messages::for_visitor(db, created.session.id, 0);
+    BOOST_REQUIRE(page.list.size() == 1u);
+    BOOST_TEST(page.list.front().id == reply.id);
+    BOOST_TEST(!page.more);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
