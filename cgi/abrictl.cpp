@@ -1,19 +1,17 @@
 // abrictl: the admin's command line, run on the server next to the
-// database. Every command prints what it did, or a clear message and a
-// non-zero exit status.
-//   abrictl [--db PATH] init
-//   abrictl [--db PATH] unit add CODE --name "..." --kind police|gendarmerie
-//   abrictl [--db PATH] unit list | unit fallback CODE FALLBACK_CODE|none
-//   abrictl [--db PATH] unit rename CODE --name "..." | unit remove CODE
-//   abrictl [--db PATH] unit names CODE on|off
-//   abrictl [--db PATH] route add KEY UNIT_CODE | route default UNIT_CODE
-//   abrictl [--db PATH] route list | route remove KEY
-//   abrictl [--db PATH] agent add USERNAME --unit CODE [--unit CODE...] [--display "..."]  (password on stdin)
-//   abrictl [--db PATH] agent disable|enable|remove USERNAME | agent passwd USERNAME (stdin)
-//   abrictl [--db PATH] agent rename USERNAME --display "..." | agent list
-//   abrictl [--db PATH] reply add UNIT --title "..." (text on stdin) | reply list [UNIT] | reply remove ID
-//   abrictl [--db PATH] stats | metrics
-// Every list (and stats) prints a table for people, or JSON with --json.
+// database. Every command prints what it did and exits 0, or a clear
+// message and 1; a command line it does not know is a usage error: the
+// message, the usage, and 2.
+//
+// The commands are one table, kCommands (at the end, after the functions
+// its rows name), as lib/route.hpp's tables are for the HTTP programs: a
+// row says the command's words, how many operands it takes, its options,
+// its line of the usage and the function that does the work. dispatch()
+// finds the row and checks the operands and options, once for every row;
+// `abrictl help` prints the usage from the rows, so that no command goes
+// undocumented, and `abrictl --commands` the rows themselves, tab-separated
+// (tests/integration/test_abrictl.py holds the two together). Every list
+// (and stats) prints a table for people, or JSON with --json.
 #include "../lib/agents.hpp"
 #include "../lib/auth.hpp"
 #include "../lib/config.hpp"
@@ -26,73 +24,52 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <array>
+#include <cstddef>
 #include <ctime>
 #include <functional>
 #include <iostream>
 #include <iterator>
-#include <nlohmann/json.hpp>
-#include <optional>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 using namespace abri;
 
 namespace {
 
-const char* const kUsage =
-    "usage: abrictl [--db PATH] COMMAND\n"
-    "  init                                       create or migrate the database\n"
-    "  unit add CODE --name NAME --kind police|gendarmerie\n"
-    "  unit list [--json]                         units, with their fallbacks\n"
-    "  unit fallback CODE FALLBACK_CODE|none      who takes over when nobody of CODE is on duty\n"
-    "  unit rename CODE --name NAME               the name people see\n"
-    "  unit remove CODE                           refused while routes, operators or chats use it\n"
-    "  unit names CODE on|off                     the person sees operators' display names (else the unit's kind)\n"
-    "  route add KEY UNIT_CODE                    KEY: 13, 130, 13001, 974, 2A, 2B\n"
-    "  route default UNIT_CODE                    the unit for every other postcode\n"
-    "  route list [--json] | route remove KEY\n"
-    "  agent add USERNAME --unit CODE [--unit CODE ...] [--display NAME]   password read from standard input\n"
-    "  agent disable USERNAME                     logged out; held chats back to their queues\n"
-    "  agent enable USERNAME\n"
-    "  agent passwd USERNAME                      new password read from standard input\n"
-    "  agent rename USERNAME --display NAME       the name colleagues and exports show (\"\": none)\n"
-    "  agent remove USERNAME                      held chats back to their queues, then the account goes\n"
-    "  agent list [--json]\n"
-    "  reply add UNIT --title TITLE               a canned reply, its text read from standard input\n"
-    "  reply list [UNIT] [--json] | reply remove ID\n"
-    "  stats [--json]                             live counts, then per unit and UTC day: started,\n"
-    "                                             answered, first answer, left unanswered, quick exits,\n"
-    "                                             escalations (kept 400 days)\n"
-    "  metrics                                    the same in the Prometheus text format\n"
-    "The database is --db PATH, else $ABRI_DB; only init creates it.\n";
-
 struct UsageError : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-// Every option of every command, read at once by getopt_long; each command
-// then says which it takes (Args::only).
+// Every option of every command, read at once by getopt_long; each row of
+// kCommands then says which it takes (Args::only). --commands prints the
+// table.
 constexpr Option kOptions[] = {{"db", true},      {"name", true},  {"kind", true}, {"unit", true},
-                               {"display", true}, {"title", true}, {"json", false}, {"help", false}};
+                               {"display", true}, {"title", true}, {"json", false}, {"help", false},
+                               {"commands", false}};
 
-// A command line once read: the words (the command, then its operands)
-// and each option's values, in order.
+// A command line once read: the words and each option's values, in order.
 struct Args {
+    // The command, its subcommand word, then its operands; dispatch()
+    // leaves only the operands for the row's function.
     std::vector<std::string> words;
     std::map<std::string, std::vector<std::string>, std::less<>> options;
 
-    // The operands after the command and its subcommand word.
     const std::string& operator[](std::size_t i) const { return words.at(i); }
     std::size_t size() const { return words.size(); }
     bool has(std::string_view name) const { return options.find(name) != options.end(); }
 
     // Refuses an option the command does not take.
-    void only(std::initializer_list<std::string_view> taken) const {
+    void only(std::span<const std::string_view> taken) const {
         for (const auto& [name, values] : options) {
-            if (std::find(taken.begin(), taken.end(), name) == taken.end()) {
+            if (std::ranges::find(taken, name) == taken.end()) {
                 throw UsageError("--" + name + " does not go with this command");
             }
         }
@@ -123,15 +100,6 @@ Args read_command_line(int argc, char** argv, Config& config) {
         throw UsageError(e.what());
     }
     return args;
-}
-
-[[noreturn]] void refuse(const std::string& command, const Args& args) {
-    if (args.size() == 0) throw UsageError(command + " needs a subcommand");
-    throw UsageError("unknown " + command + " command '" + args[0] + "', or wrong arguments for it");
-}
-
-void expect_count(const Args& args, std::size_t count) {
-    if (args.size() != count) throw UsageError("wrong number of arguments");
 }
 
 // A list for people: columns padded to their widest cell (in bytes: unit
@@ -180,9 +148,7 @@ void write(const Config& config, const std::function<void(store::Db&)>& change) 
     transaction.commit();
 }
 
-int init(const Config& config, const Args& args) {
-    args.only({});
-    expect_count(args, 0);
+int init(const Config& config, const Args&) {
     umask(0077);  // the database and its -wal/-shm: readable by the service only
     store::Db db(config.database());
     const int from = store::migrate(db);
@@ -202,107 +168,102 @@ int init(const Config& config, const Args& args) {
     return 0;
 }
 
-int unit(const Config& config, const Args& args) {
-    if (args.size() == 1 && args[0] == "list") {
-        args.only({"json"});
-        const bool json = args.has("json");
-        auto db = open_current(config);
-        const auto units = routing::list_units(*db);
-        if (json) {
-            auto out = nlohmann::json::array();
-            for (const auto& l : units) {
-                out.push_back({{"code", l.unit.code},
-                               {"name", l.unit.name},
-                               {"kind", l.unit.kind},
-                               {"fallback", or_null(l.fallback_code)},
-                               {"signs_names", l.signs_names}});
-            }
-            print_json(out);
-            return 0;
-        }
-        std::vector<Row> rows;
-        for (const auto& l : units) {
-            rows.push_back({l.unit.code, l.unit.kind, or_dash(l.fallback_code), l.signs_names ? "names" : "kind",
-                            l.unit.name});
-        }
-        print_table({"CODE", "KIND", "FALLBACK", "SIGNED", "NAME"}, rows);
-        return 0;
-    }
-    if (args.size() == 2 && args[0] == "remove") {
-        args.only({});
-        write(config, [&](store::Db& db) { routing::remove_unit(db, args[1]); });
-        std::cout << "unit " << args[1] << " removed, with its canned replies\n";
-        return 0;
-    }
-    if (args.size() == 2 && args[0] == "rename") {
-        args.only({"name"});
-        const std::string name = args.one("name");
-        write(config, [&](store::Db& db) { routing::rename_unit(db, args[1], name); });
-        std::cout << "unit " << args[1] << " is now called: " << name << "\n";
-        return 0;
-    }
-    if (args.size() == 3 && args[0] == "names" && (args[2] == "on" || args[2] == "off")) {
-        args.only({});
-        const bool on = args[2] == "on";
-        write(config, [&](store::Db& db) { routing::set_signs_names(db, args[1], on); });
-        std::cout << "from now on, the person sees " << (on ? "the display names of " : "the kind of unit for ")
-                  << args[1] << "'s operators\n";
-        return 0;
-    }
-    if (args.size() == 3 && args[0] == "fallback") {
-        args.only({});
-        write(config, [&](store::Db& db) { routing::set_fallback(db, args[1], args[2]); });
-        if (args[2] == "none") {
-            std::cout << "unit " << args[1] << " has no fallback now\n";
-        } else {
-            std::cout << "when nobody of " << args[1] << " is on duty, " << args[2] << " takes over\n";
-        }
-        return 0;
-    }
-    if (args.size() == 0 || args[0] != "add") refuse("unit", args);
-    args.only({"name", "kind"});
+int unit_add(const Config& config, const Args& args) {
     const std::string name = args.one("name");
     const std::string kind = args.one("kind");
-    expect_count(args, 2);
-    write(config, [&](store::Db& db) { routing::add_unit(db, args[1], name, kind); });
-    std::cout << "unit " << args[1] << " added: " << name << " (" << kind << ")\n";
+    write(config, [&](store::Db& db) { routing::add_unit(db, args[0], name, kind); });
+    std::cout << "unit " << args[0] << " added: " << name << " (" << kind << ")\n";
     return 0;
 }
 
-int route(const Config& config, const Args& args) {
-    if (args.size() == 1 && args[0] == "list") {
-        args.only({"json"});
-        const bool json = args.has("json");
-        auto db = open_current(config);
+int unit_list(const Config& config, const Args& args) {
+    auto db = open_current(config);
+    const auto units = routing::list_units(*db);
+    if (args.has("json")) {
         auto out = nlohmann::json::array();
-        std::vector<Row> rows;
-        for (const auto& [key, unit] : routing::list_routes(*db)) {
-            const std::string shown = key == "*" ? "default" : key;
-            out.push_back({{"key", shown}, {"unit", unit}});
-            rows.push_back({shown, unit});
+        for (const auto& l : units) {
+            out.push_back({{"code", l.unit.code},
+                           {"name", l.unit.name},
+                           {"kind", l.unit.kind},
+                           {"fallback", or_null(l.fallback_code)},
+                           {"signs_names", l.signs_names}});
         }
-        if (json) {
-            print_json(out);
-        } else {
-            print_table({"KEY", "UNIT"}, rows);
-        }
+        print_json(out);
         return 0;
     }
-    args.only({});
-    if (args.size() == 2 && args[0] == "remove") {
-        write(config, [&](store::Db& db) { routing::remove_route(db, args[1] == "default" ? "*" : args[1]); });
-        std::cout << "route " << args[1] << " removed\n";
-        return 0;
+    std::vector<Row> rows;
+    for (const auto& l : units) {
+        rows.push_back(
+            {l.unit.code, l.unit.kind, or_dash(l.fallback_code), l.signs_names ? "names" : "kind", l.unit.name});
     }
-    if (args.size() == 2 && args[0] == "default") {
-        write(config, [&](store::Db& db) { routing::set_route(db, "*", args[1]); });
-        std::cout << "every postcode without a route now goes to " << args[1] << "\n";
-        return 0;
+    print_table({"CODE", "KIND", "FALLBACK", "SIGNED", "NAME"}, rows);
+    return 0;
+}
+
+int unit_fallback(const Config& config, const Args& args) {
+    write(config, [&](store::Db& db) { routing::set_fallback(db, args[0], args[1]); });
+    if (args[1] == "none") {
+        std::cout << "unit " << args[0] << " has no fallback now\n";
+    } else {
+        std::cout << "when nobody of " << args[0] << " is on duty, " << args[1] << " takes over\n";
     }
-    if (args.size() == 0 || args[0] != "add") refuse("route", args);
-    expect_count(args, 3);
-    write(config, [&](store::Db& db) { routing::set_route(db, args[1], args[2]); });
-    std::cout << "route " << args[1] << " -> " << args[2] << "\n";
+    return 0;
+}
+
+int unit_rename(const Config& config, const Args& args) {
+    const std::string name = args.one("name");
+    write(config, [&](store::Db& db) { routing::rename_unit(db, args[0], name); });
+    std::cout << "unit " << args[0] << " is now called: " << name << "\n";
+    return 0;
+}
+
+int unit_remove(const Config& config, const Args& args) {
+    write(config, [&](store::Db& db) { routing::remove_unit(db, args[0]); });
+    std::cout << "unit " << args[0] << " removed, with its canned replies\n";
+    return 0;
+}
+
+int unit_names(const Config& config, const Args& args) {
+    if (args[1] != "on" && args[1] != "off") throw UsageError("unit names takes on or off, not '" + args[1] + "'");
+    const bool on = args[1] == "on";
+    write(config, [&](store::Db& db) { routing::set_signs_names(db, args[0], on); });
+    std::cout << "from now on, the person sees " << (on ? "the display names of " : "the kind of unit for ")
+              << args[0] << "'s operators\n";
+    return 0;
+}
+
+int route_add(const Config& config, const Args& args) {
+    write(config, [&](store::Db& db) { routing::set_route(db, args[0], args[1]); });
+    std::cout << "route " << args[0] << " -> " << args[1] << "\n";
+    return 0;
+}
+
+int route_default(const Config& config, const Args& args) {
+    write(config, [&](store::Db& db) { routing::set_route(db, "*", args[0]); });
+    std::cout << "every postcode without a route now goes to " << args[0] << "\n";
+    return 0;
+}
+
+int route_list(const Config& config, const Args& args) {
+    auto db = open_current(config);
+    auto out = nlohmann::json::array();
+    std::vector<Row> rows;
+    for (const auto& [key, unit] : routing::list_routes(*db)) {
+        const std::string shown = key == "*" ? "default" : key;
+        out.push_back({{"key", shown}, {"unit", unit}});
+        rows.push_back({shown, unit});
+    }
+    if (args.has("json")) {
+        print_json(out);
+    } else {
+        print_table({"KEY", "UNIT"}, rows);
+    }
+    return 0;
+}
+
+int route_remove(const Config& config, const Args& args) {
+    write(config, [&](store::Db& db) { routing::remove_route(db, args[0] == "default" ? "*" : args[0]); });
+    std::cout << "route " << args[0] << " removed\n";
     return 0;
 }
 
@@ -315,10 +276,66 @@ std::string read_password() {
 
 std::string agent_status(const agents::Listing& a) { return a.disabled ? "disabled" : a.away ? "away" : "enabled"; }
 
-void print_agents(const Config& config, bool json) {
+int agent_add(const Config& config, const Args& args) {
+    const auto units = args.all("unit");
+    const auto display = args.all("display");
+    if (display.size() > 1) throw UsageError("--display is given once at most");
+    if (units.empty()) throw UsageError("agent add needs at least one --unit CODE");
+    const std::string hash = read_password();
+    write(config, [&](store::Db& db) { agents::add(db, args[0], hash, units, display.empty() ? "" : display[0]); });
+    std::cout << "operator " << args[0] << " added to";
+    for (const auto& code : units) std::cout << " " << code;
+    std::cout << "\n";
+    return 0;
+}
+
+// Disabling and removing an operator both hand its chats back to their
+// queues: `ended` is the one or the other, `done` says which in the output.
+int end_operator(const Config& config, const Args& args,
+                 int (*ended)(store::Db&, std::string_view username, std::int64_t now), std::string_view done) {
+    int released = 0;
+    write(config, [&](store::Db& db) { released = ended(db, args[0], now_seconds()); });
+    std::cout << "operator " << args[0] << " " << done << "; " << released
+              << " conversation(s) back in their unit's queue\n";
+    return 0;
+}
+
+int agent_disable(const Config& config, const Args& args) {
+    return end_operator(config, args, agents::disable, "disabled and logged out");
+}
+
+int agent_enable(const Config& config, const Args& args) {
+    write(config, [&](store::Db& db) { agents::enable(db, args[0]); });
+    std::cout << "operator " << args[0] << " enabled\n";
+    return 0;
+}
+
+int agent_passwd(const Config& config, const Args& args) {
+    const std::string hash = read_password();
+    write(config, [&](store::Db& db) { agents::set_password(db, args[0], hash); });
+    std::cout << "operator " << args[0] << ": new password set, every login ended\n";
+    return 0;
+}
+
+int agent_rename(const Config& config, const Args& args) {
+    const std::string display = args.one("display");
+    write(config, [&](store::Db& db) { agents::rename(db, args[0], display); });
+    if (display.empty()) {
+        std::cout << "operator " << args[0] << " has no display name now\n";
+    } else {
+        std::cout << "operator " << args[0] << " is shown as: " << display << "\n";
+    }
+    return 0;
+}
+
+int agent_remove(const Config& config, const Args& args) {
+    return end_operator(config, args, agents::remove, "removed");
+}
+
+int agent_list(const Config& config, const Args& args) {
     auto db = open_current(config);
     const auto list = agents::list(*db);
-    if (json) {
+    if (args.has("json")) {
         auto out = nlohmann::json::array();
         for (const auto& a : list) {
             out.push_back({{"username", a.username},
@@ -328,7 +345,7 @@ void print_agents(const Config& config, bool json) {
                            {"last_poll", a.last_poll}});
         }
         print_json(out);
-        return;
+        return 0;
     }
     std::vector<Row> rows;
     for (const auto& a : list) {
@@ -337,66 +354,6 @@ void print_agents(const Config& config, bool json) {
         rows.push_back({a.username, agent_status(a), or_dash(units), or_dash(a.display_name)});
     }
     print_table({"USERNAME", "STATUS", "UNITS", "DISPLAY"}, rows);
-}
-
-int agent(const Config& config, const Args& args) {
-    if (args.size() == 1 && args[0] == "list") {
-        args.only({"json"});
-        print_agents(config, args.has("json"));
-        return 0;
-    }
-    if (args.size() == 2 && args[0] == "remove") {
-        args.only({});
-        int released = 0;
-        write(config, [&](store::Db& db) { released = agents::remove(db, args[1], now_seconds()); });
-        std::cout << "operator " << args[1] << " removed; " << released
-                  << " conversation(s) back in their unit's queue\n";
-        return 0;
-    }
-    if (args.size() == 2 && args[0] == "rename") {
-        args.only({"display"});
-        const std::string display = args.one("display");
-        write(config, [&](store::Db& db) { agents::rename(db, args[1], display); });
-        if (display.empty()) {
-            std::cout << "operator " << args[1] << " has no display name now\n";
-        } else {
-            std::cout << "operator " << args[1] << " is shown as: " << display << "\n";
-        }
-        return 0;
-    }
-    if (args.size() == 2 && args[0] == "disable") {
-        args.only({});
-        int released = 0;
-        write(config, [&](store::Db& db) { released = agents::disable(db, args[1], now_seconds()); });
-        std::cout << "operator " << args[1] << " disabled and logged out; " << released
-                  << " conversation(s) back in their unit's queue\n";
-        return 0;
-    }
-    if (args.size() == 2 && args[0] == "enable") {
-        args.only({});
-        write(config, [&](store::Db& db) { agents::enable(db, args[1]); });
-        std::cout << "operator " << args[1] << " enabled\n";
-        return 0;
-    }
-    if (args.size() == 2 && args[0] == "passwd") {
-        args.only({});
-        const std::string hash = read_password();
-        write(config, [&](store::Db& db) { agents::set_password(db, args[1], hash); });
-        std::cout << "operator " << args[1] << ": new password set, every login ended\n";
-        return 0;
-    }
-    if (args.size() == 0 || args[0] != "add") refuse("agent", args);
-    args.only({"unit", "display"});
-    const auto units = args.all("unit");
-    const auto display = args.all("display");
-    if (display.size() > 1) throw UsageError("--display is given once at most");
-    expect_count(args, 2);
-    if (units.empty()) throw UsageError("agent add needs at least one --unit CODE");
-    const std::string hash = read_password();
-    write(config, [&](store::Db& db) { agents::add(db, args[1], hash, units, display.empty() ? "" : display[0]); });
-    std::cout << "operator " << args[1] << " added to";
-    for (const auto& code : units) std::cout << " " << code;
-    std::cout << "\n";
     return 0;
 }
 
@@ -411,58 +368,52 @@ std::string read_reply_text() {
     return text;
 }
 
-int reply(const Config& config, const Args& args) {
-    if ((args.size() == 1 || args.size() == 2) && args[0] == "list") {
-        args.only({"json"});
-        const bool json = args.has("json");
-        auto db = open_current(config);
-        const auto list = replies::list(*db, args.size() == 2 ? std::optional(args[1]) : std::nullopt);
-        if (json) {
-            auto out = nlohmann::json::array();
-            for (const auto& r : list) {
-                out.push_back({{"id", r.id}, {"unit", r.unit}, {"title", r.title}, {"text", r.text}});
-            }
-            print_json(out);
-            return 0;
-        }
-        std::vector<Row> rows;
-        for (const auto& r : list) {
-            const auto first_line = r.text.substr(0, r.text.find('\n'));
-            const bool more = first_line.size() < r.text.size();
-            rows.push_back({std::to_string(r.id), r.unit, r.title, more ? first_line + " ..." : first_line});
-        }
-        print_table({"ID", "UNIT", "TITLE", "TEXT"}, rows);
-        return 0;
-    }
-    if (args.size() == 2 && args[0] == "remove") {
-        args.only({});
-        std::int64_t id = 0;
-        try {
-            std::size_t used = 0;
-            id = std::stoll(args[1], &used);
-            if (used != args[1].size()) throw std::invalid_argument("");
-        } catch (const std::exception&) {
-            throw UsageError("a reply is removed by its id (see: abrictl reply list)");
-        }
-        write(config, [&](store::Db& db) { replies::remove(db, id); });
-        std::cout << "reply " << id << " removed\n";
-        return 0;
-    }
-    if (args.size() == 0 || args[0] != "add") refuse("reply", args);
-    args.only({"title"});
+int reply_add(const Config& config, const Args& args) {
     const std::string title = args.one("title");
-    expect_count(args, 2);
     const std::string text = read_reply_text();
     std::int64_t id = 0;
-    write(config, [&](store::Db& db) { id = replies::add(db, args[1], title, text); });
-    std::cout << "reply " << id << " added to " << args[1] << ": " << title << "\n";
+    write(config, [&](store::Db& db) { id = replies::add(db, args[0], title, text); });
+    std::cout << "reply " << id << " added to " << args[0] << ": " << title << "\n";
+    return 0;
+}
+
+int reply_list(const Config& config, const Args& args) {
+    auto db = open_current(config);
+    const auto list = replies::list(*db, args.size() == 1 ? std::optional(args[0]) : std::nullopt);
+    if (args.has("json")) {
+        auto out = nlohmann::json::array();
+        for (const auto& r : list) {
+            out.push_back({{"id", r.id}, {"unit", r.unit}, {"title", r.title}, {"text", r.text}});
+        }
+        print_json(out);
+        return 0;
+    }
+    std::vector<Row> rows;
+    for (const auto& r : list) {
+        const auto first_line = r.text.substr(0, r.text.find('\n'));
+        const bool more = first_line.size() < r.text.size();
+        rows.push_back({std::to_string(r.id), r.unit, r.title, more ? first_line + " ..." : first_line});
+    }
+    print_table({"ID", "UNIT", "TITLE", "TEXT"}, rows);
+    return 0;
+}
+
+int reply_remove(const Config& config, const Args& args) {
+    std::int64_t id = 0;
+    try {
+        std::size_t used = 0;
+        id = std::stoll(args[0], &used);
+        if (used != args[0].size()) throw std::invalid_argument("");
+    } catch (const std::exception&) {
+        throw UsageError("a reply is removed by its id (see: abrictl reply list)");
+    }
+    write(config, [&](store::Db& db) { replies::remove(db, id); });
+    std::cout << "reply " << id << " removed\n";
     return 0;
 }
 
 int print_stats(const Config& config, const Args& args) {
-    args.only({"json"});
     const bool json = args.has("json");
-    expect_count(args, 0);
     auto db = open_current(config);
     const auto counts = stats::read(*db, now_seconds(), {config.idle_ttl, config.max_ttl});
     const auto days = stats::daily(*db);
@@ -503,12 +454,169 @@ int print_stats(const Config& config, const Args& args) {
     return 0;
 }
 
-int print_metrics(const Config& config, const Args& args) {
-    args.only({});
-    expect_count(args, 0);
+int print_metrics(const Config& config, const Args&) {
     auto db = open_current(config);
     std::cout << stats::metrics(*db, now_seconds(), {config.idle_ttl, config.max_ttl});
     return 0;
+}
+
+// A row of the command table.
+struct Command {
+    std::string_view word;                    // "unit"
+    std::string_view sub;                     // "add"; empty for a command without subcommands
+    std::size_t min_operands;                 // the operands after the words: at least,
+    std::size_t max_operands;                 // and at most
+    std::array<std::string_view, 2> options;  // the options it takes (--db and --help: every command)
+    std::string_view arguments;               // its operands and options, as the usage shows them
+    std::string_view what;                    // what it does, for the usage ("\n": a further line)
+    int (*run)(const Config& config, const Args& operands);
+};
+
+// The usage prints the rows in this order.
+constexpr Command kCommands[] = {
+    {"init", "", 0, 0, {}, "", "create or migrate the database", init},
+    {"unit", "add", 1, 1, {"name", "kind"}, "CODE --name NAME --kind police|gendarmerie", "", unit_add},
+    {"unit", "list", 0, 0, {"json"}, "[--json]", "units, with their fallbacks", unit_list},
+    {"unit", "fallback", 2, 2, {}, "CODE FALLBACK_CODE|none", "who takes over when nobody of CODE is on duty",
+     unit_fallback},
+    {"unit", "rename", 1, 1, {"name"}, "CODE --name NAME", "the name people see", unit_rename},
+    {"unit", "remove", 1, 1, {}, "CODE", "refused while routes, operators or chats use it", unit_remove},
+    {"unit", "names", 2, 2, {}, "CODE on|off",
+     "the person sees operators' display names (else the unit's kind)", unit_names},
+    {"route", "add", 2, 2, {}, "KEY UNIT_CODE", "KEY: 13, 130, 13001, 974, 2A, 2B", route_add},
+    {"route", "default", 1, 1, {}, "UNIT_CODE", "the unit for every other postcode", route_default},
+    {"route", "list", 0, 0, {"json"}, "[--json]", "KEY and unit, the default last", route_list},
+    {"route", "remove", 1, 1, {}, "KEY", "KEY, or default", route_remove},
+    {"agent", "add", 1, 1, {"unit", "display"}, "USERNAME --unit CODE [--unit CODE ...] [--display NAME]",
+     "password read from standard input", agent_add},
+    {"agent", "disable", 1, 1, {}, "USERNAME", "logged out; held chats back to their queues", agent_disable},
+    {"agent", "enable", 1, 1, {}, "USERNAME", "", agent_enable},
+    {"agent", "passwd", 1, 1, {}, "USERNAME", "new password read from standard input", agent_passwd},
+    {"agent", "rename", 1, 1, {"display"}, "USERNAME --display NAME",
+     "the name colleagues and exports show (\"\": none)", agent_rename},
+    {"agent", "remove", 1, 1, {}, "USERNAME", "held chats back to their queues, then the account goes",
+     agent_remove},
+    {"agent", "list", 0, 0, {"json"}, "[--json]", "name, enabled / away / disabled, units", agent_list},
+    {"reply", "add", 1, 1, {"title"}, "UNIT --title TITLE", "a canned reply, its text read from standard input",
+     reply_add},
+    {"reply", "list", 0, 1, {"json"}, "[UNIT] [--json]", "id, unit, title, the first line of the text", reply_list},
+    {"reply", "remove", 1, 1, {}, "ID", "by its id, as reply list shows it", reply_remove},
+    {"stats", "", 0, 0, {"json"}, "[--json]",
+     "live counts, then per unit and UTC day: started,\n"
+     "answered, first answer, left unanswered, quick exits,\n"
+     "escalations (kept 400 days)",
+     print_stats},
+    {"metrics", "", 0, 0, {}, "", "the same in the Prometheus text format", print_metrics},
+};
+
+// Whether the usage line shows `--option`.
+constexpr bool shows(std::string_view arguments, std::string_view option) {
+    for (auto at = arguments.find(option); at != std::string_view::npos; at = arguments.find(option, at + 1)) {
+        if (at >= 2 && arguments.substr(at - 2, 2) == "--") return true;
+    }
+    return false;
+}
+
+// Whether every row has a function, a range of operands, and shows each
+// option it takes in its usage line; and whether each pair of words names
+// one row only (a second would never run), a command with subcommands no
+// row without one.
+constexpr bool well_formed(std::span<const Command> commands) {
+    for (std::size_t i = 0; i < commands.size(); ++i) {
+        const Command& row = commands[i];
+        if (row.run == nullptr || row.min_operands > row.max_operands) return false;
+        for (const auto& option : row.options) {
+            if (!option.empty() && !shows(row.arguments, option)) return false;
+        }
+        for (std::size_t j = 0; j < i; ++j) {
+            const Command& earlier = commands[j];
+            if (earlier.word == row.word && (earlier.sub == row.sub || earlier.sub.empty() || row.sub.empty())) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+static_assert(well_formed(kCommands));
+
+// The words that name a row: "unit add", "stats".
+std::string words(const Command& command) {
+    return std::string(command.word) + (command.sub.empty() ? "" : " " + std::string(command.sub));
+}
+
+// The row's line of the usage, up to what it does.
+std::string synopsis(const Command& command) {
+    return words(command) + (command.arguments.empty() ? "" : " " + std::string(command.arguments));
+}
+
+// The usage, a line a row: its synopsis, then what it does from column
+// kWhatColumn (or three spaces further when the synopsis is longer).
+void print_usage(std::ostream& out) {
+    constexpr std::size_t kWhatColumn = 45;
+    out << "usage: abrictl [--db PATH] COMMAND\n";
+    for (const auto& command : kCommands) {
+        std::string line = "  " + synopsis(command);
+        std::string_view what = command.what;
+        while (!what.empty()) {
+            const auto end = what.find('\n');
+            line.resize(std::max(kWhatColumn, line.size() + 3), ' ');
+            line += what.substr(0, end);
+            out << line << "\n";
+            line.clear();
+            what = end == std::string_view::npos ? std::string_view{} : what.substr(end + 1);
+        }
+        if (!line.empty()) out << line << "\n";
+    }
+    out << "The database is --db PATH, else $ABRI_DB; only init creates it.\n"
+        << "--commands prints this table for scripts, a row a line, tab-separated.\n";
+}
+
+// `--commands`: a row a line, tab-separated: the command, its subcommand
+// ("-": none), the least and most operands, its options ("-": none), its
+// synopsis as the usage shows it.
+void print_commands() {
+    for (const auto& command : kCommands) {
+        std::string options;
+        for (const auto& option : command.options) {
+            if (!option.empty()) options += (options.empty() ? "--" : " --") + std::string(option);
+        }
+        std::cout << command.word << "\t" << (command.sub.empty() ? "-" : command.sub) << "\t"
+                  << command.min_operands << "\t" << command.max_operands << "\t"
+                  << (options.empty() ? "-" : options) << "\t" << synopsis(command) << "\n";
+    }
+}
+
+// The row that the command line's first words name; those words are taken
+// off `args`, leaving the operands.
+const Command& find_command(Args& args) {
+    const std::string word = args[0];
+    const auto named = std::ranges::find(kCommands, std::string_view(word), &Command::word);
+    if (named == std::end(kCommands)) throw UsageError("unknown command '" + word + "'");
+    if (named->sub.empty()) {
+        args.words.erase(args.words.begin());
+        return *named;
+    }
+    if (args.size() < 2) throw UsageError(word + " needs a subcommand");
+    const auto found = std::ranges::find_if(
+        kCommands, [&](const Command& command) { return command.word == word && command.sub == args[1]; });
+    if (found == std::end(kCommands)) throw UsageError("unknown " + word + " command '" + args[1] + "'");
+    args.words.erase(args.words.begin(), args.words.begin() + 2);
+    return *found;
+}
+
+void expect_count(const Command& command, const Args& operands) {
+    if (operands.size() < command.min_operands || operands.size() > command.max_operands) {
+        throw UsageError("wrong number of arguments for " + words(command));
+    }
+}
+
+// Runs the row the command line names, once its operands and options are
+// checked against it.
+int dispatch(const Config& config, Args args) {
+    const Command& command = find_command(args);
+    args.only(command.options);
+    expect_count(command, args);
+    return command.run(config, args);
 }
 
 }  // namespace
@@ -516,20 +624,19 @@ int print_metrics(const Config& config, const Args& args) {
 int main(int argc, char** argv) {
     try {
         Config config = Config::from_environment();
-        Args args = read_command_line(argc, argv, config);
+        const Args args = read_command_line(argc, argv, config);
+        if (args.has("commands")) {
+            print_commands();
+            return 0;
+        }
         if (args.words.empty() || args.has("help") || args[0] == "help") {
-            std::cout << kUsage;
+            print_usage(std::cout);
             return args.words.empty() && !args.has("help") ? 2 : 0;
         }
-        const std::map<std::string, std::function<int(const Config&, const Args&)>> commands = {
-            {"init", init},   {"unit", unit},         {"route", route},          {"agent", agent},
-            {"reply", reply}, {"stats", print_stats}, {"metrics", print_metrics}};
-        const auto command = commands.find(args[0]);
-        if (command == commands.end()) throw UsageError("unknown command '" + args[0] + "'");
-        args.words.erase(args.words.begin());
-        return command->second(config, args);
+        return dispatch(config, args);
     } catch (const UsageError& e) {
-        std::cerr << "abrictl: " << e.what() << "\n" << kUsage;
+        std::cerr << "abrictl: " << e.what() << "\n";
+        print_usage(std::cerr);
         return 2;
     } catch (const std::exception& e) {
         std::cerr << "abrictl: " << e.what() << "\n";
