@@ -125,6 +125,23 @@ void print_table(const Row& header, const std::vector<Row>& rows) {
 
 void print_json(const nlohmann::json& value) { std::cout << value.dump(2) << "\n"; }
 
+// A list as the command line asks: a JSON array of to_json(item) with
+// --json, for scripts; else a table of to_row(item) under `header`, for
+// people.
+template <typename Item, typename ToJson, typename ToRow>
+int print_list(const Args& args, const std::vector<Item>& items, const Row& header, ToJson to_json, ToRow to_row) {
+    if (args.has("json")) {
+        auto out = nlohmann::json::array();
+        for (const auto& item : items) out.push_back(to_json(item));
+        print_json(out);
+    } else {
+        std::vector<Row> rows;
+        for (const auto& item : items) rows.push_back(to_row(item));
+        print_table(header, rows);
+    }
+    return 0;
+}
+
 // JSON null for an empty text: "none" for scripts.
 nlohmann::json or_null(const std::string& text) { return text.empty() ? nlohmann::json(nullptr) : nlohmann::json(text); }
 
@@ -178,26 +195,18 @@ int unit_add(const Config& config, const Args& args) {
 
 int unit_list(const Config& config, const Args& args) {
     auto db = open_current(config);
-    const auto units = routing::list_units(*db);
-    if (args.has("json")) {
-        auto out = nlohmann::json::array();
-        for (const auto& l : units) {
-            out.push_back({{"code", l.unit.code},
-                           {"name", l.unit.name},
-                           {"kind", l.unit.kind},
-                           {"fallback", or_null(l.fallback_code)},
-                           {"signs_names", l.signs_names}});
-        }
-        print_json(out);
-        return 0;
-    }
-    std::vector<Row> rows;
-    for (const auto& l : units) {
-        rows.push_back(
-            {l.unit.code, l.unit.kind, or_dash(l.fallback_code), l.signs_names ? "names" : "kind", l.unit.name});
-    }
-    print_table({"CODE", "KIND", "FALLBACK", "SIGNED", "NAME"}, rows);
-    return 0;
+    return print_list(
+        args, routing::list_units(*db), {"CODE", "KIND", "FALLBACK", "SIGNED", "NAME"},
+        [](const routing::UnitListing& l) -> nlohmann::json {
+            return {{"code", l.unit.code},
+                    {"name", l.unit.name},
+                    {"kind", l.unit.kind},
+                    {"fallback", or_null(l.fallback_code)},
+                    {"signs_names", l.signs_names}};
+        },
+        [](const routing::UnitListing& l) -> Row {
+            return {l.unit.code, l.unit.kind, or_dash(l.fallback_code), l.signs_names ? "names" : "kind", l.unit.name};
+        });
 }
 
 int unit_fallback(const Config& config, const Args& args) {
@@ -246,19 +255,12 @@ int route_default(const Config& config, const Args& args) {
 
 int route_list(const Config& config, const Args& args) {
     auto db = open_current(config);
-    auto out = nlohmann::json::array();
-    std::vector<Row> rows;
-    for (const auto& [key, unit] : routing::list_routes(*db)) {
-        const std::string shown = key == "*" ? "default" : key;
-        out.push_back({{"key", shown}, {"unit", unit}});
-        rows.push_back({shown, unit});
-    }
-    if (args.has("json")) {
-        print_json(out);
-    } else {
-        print_table({"KEY", "UNIT"}, rows);
-    }
-    return 0;
+    // The default route is the key "*" in the database.
+    const auto shown = [](const std::string& key) { return key == "*" ? std::string("default") : key; };
+    return print_list(
+        args, routing::list_routes(*db), {"KEY", "UNIT"},
+        [&](const auto& route) -> nlohmann::json { return {{"key", shown(route.first)}, {"unit", route.second}}; },
+        [&](const auto& route) -> Row { return {shown(route.first), route.second}; });
 }
 
 int route_remove(const Config& config, const Args& args) {
@@ -334,27 +336,20 @@ int agent_remove(const Config& config, const Args& args) {
 
 int agent_list(const Config& config, const Args& args) {
     auto db = open_current(config);
-    const auto list = agents::list(*db);
-    if (args.has("json")) {
-        auto out = nlohmann::json::array();
-        for (const auto& a : list) {
-            out.push_back({{"username", a.username},
-                           {"display", or_null(a.display_name)},
-                           {"status", agent_status(a)},
-                           {"units", a.unit_codes},
-                           {"last_poll", a.last_poll}});
-        }
-        print_json(out);
-        return 0;
-    }
-    std::vector<Row> rows;
-    for (const auto& a : list) {
-        std::string units;
-        for (const auto& code : a.unit_codes) units += (units.empty() ? "" : " ") + code;
-        rows.push_back({a.username, agent_status(a), or_dash(units), or_dash(a.display_name)});
-    }
-    print_table({"USERNAME", "STATUS", "UNITS", "DISPLAY"}, rows);
-    return 0;
+    return print_list(
+        args, agents::list(*db), {"USERNAME", "STATUS", "UNITS", "DISPLAY"},
+        [](const agents::Listing& a) -> nlohmann::json {
+            return {{"username", a.username},
+                    {"display", or_null(a.display_name)},
+                    {"status", agent_status(a)},
+                    {"units", a.unit_codes},
+                    {"last_poll", a.last_poll}};
+        },
+        [](const agents::Listing& a) -> Row {
+            std::string units;
+            for (const auto& code : a.unit_codes) units += (units.empty() ? "" : " ") + code;
+            return {a.username, agent_status(a), or_dash(units), or_dash(a.display_name)};
+        });
 }
 
 // The reply's text: standard input, one final line break dropped, read up
@@ -379,23 +374,18 @@ int reply_add(const Config& config, const Args& args) {
 
 int reply_list(const Config& config, const Args& args) {
     auto db = open_current(config);
-    const auto list = replies::list(*db, args.size() == 1 ? std::optional(args[0]) : std::nullopt);
-    if (args.has("json")) {
-        auto out = nlohmann::json::array();
-        for (const auto& r : list) {
-            out.push_back({{"id", r.id}, {"unit", r.unit}, {"title", r.title}, {"text", r.text}});
-        }
-        print_json(out);
-        return 0;
-    }
-    std::vector<Row> rows;
-    for (const auto& r : list) {
-        const auto first_line = r.text.substr(0, r.text.find('\n'));
-        const bool more = first_line.size() < r.text.size();
-        rows.push_back({std::to_string(r.id), r.unit, r.title, more ? first_line + " ..." : first_line});
-    }
-    print_table({"ID", "UNIT", "TITLE", "TEXT"}, rows);
-    return 0;
+    return print_list(
+        args, replies::list(*db, args.size() == 1 ? std::optional(args[0]) : std::nullopt),
+        {"ID", "UNIT", "TITLE", "TEXT"},
+        [](const replies::Reply& r) -> nlohmann::json {
+            return {{"id", r.id}, {"unit", r.unit}, {"title", r.title}, {"text", r.text}};
+        },
+        [](const replies::Reply& r) -> Row {
+            // The text's first line, and "..." when there is more.
+            const auto first_line = r.text.substr(0, r.text.find('\n'));
+            const bool more = first_line.size() < r.text.size();
+            return {std::to_string(r.id), r.unit, r.title, more ? first_line + " ..." : first_line};
+        });
 }
 
 int reply_remove(const Config& config, const Args& args) {
