@@ -21,7 +21,9 @@ SQLite) on loopback and measures, in one run:
 
 The load comes from tests/bench/load.c (epoll, raw sockets); every figure
 says how much CPU the client used. Prints a table, writes
-var/bench/results.json. `bench.py under-attack` runs section 8 alone.
+var/bench/results.json. `bench.py under-attack` runs section 8 alone;
+`bench.py browser-cost` prints what Chromium's operations cost here
+(tests/browser/cost/measure.mjs), which is most of `make test`'s time.
 Settings: BENCH_QUICK=1 (shorter, smaller: to try
 the bench itself), BENCH_WAITERS (default 5000).
 """
@@ -927,11 +929,18 @@ def attack_only():
     print(render(rows))
 
 
+def browser_cost():
+    """`bench.py browser-cost`: tests/browser/cost/measure.mjs against a stack."""
+    with Stack("browser-cost") as stack:
+        subprocess.run(["node", os.path.join(ROOT, "tests", "browser", "cost", "measure.mjs")],
+                       env=dict(os.environ, ABRI_URL=stack.url("/")), check=True)
+
+
 HEAD = ("measure", "result", "vs ceiling", "target", "client CPU")
 
 if __name__ == "__main__":
     try:
-        attack_only() if sys.argv[1:] == ["under-attack"] else main()
+        {"under-attack": attack_only, "browser-cost": browser_cost}.get(" ".join(sys.argv[1:]), main)()
     except (RuntimeError, OSError, subprocess.CalledProcessError) as e:
         say("failed: %s" % e)
         sys.exit(1)
