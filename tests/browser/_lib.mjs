@@ -68,6 +68,18 @@ async function runOne(t) {
   }
 }
 
+// Debian's chromium as every test script uses it (and cost/measure.mjs,
+// which prices its operations). playwright-core gives every launch a fresh
+// temporary user-data-dir.
+export function launchBrowser() {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+      '--disable-sync', '--no-first-run', '--disable-quic'],
+  });
+}
+
 // Launches chromium, runs the tests (those named with ABRI_TEST_ONLY), each
 // in at most TEST_TIMEOUT_MS, closing their contexts after them; prints one
 // line per test and "N passed, N failed", and exits 1 on a failure.
@@ -75,13 +87,7 @@ async function runOne(t) {
 export async function runTests({ setUp = async () => {}, tearDown = async () => {} } = {}) {
   try {
     await setUp();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      // playwright-core gives every launch a fresh temporary user-data-dir.
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-        '--disable-sync', '--no-first-run', '--disable-quic'],
-    });
+    browser = await launchBrowser();
     const chosen = tests.filter((x) => x.name.includes(ONLY));
     let passed = 0;
     while (chosen.length) {

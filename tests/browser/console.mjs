@@ -46,8 +46,8 @@ async function until(what, fn) {
 // Chromium animates a key's scroll: a key pressed while an animation runs
 // moves the animation's target by the key's distance from where the box is
 // now, and a message that lands while the log is near its end takes it back
-// there. So a key is pressed only once the box has stood still for a second,
-// and again (at most three times) if it came to rest short of its goal.
+// there. So the key is pressed again (three presses at most) only when the
+// box has stood still for a second short of its goal.
 async function scrollByKey(page, box, key, arrived) {
   const at = () => box.evaluate((el) => ({ top: el.scrollTop, max: el.scrollHeight - el.clientHeight }));
   let last = await at();

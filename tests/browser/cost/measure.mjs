@@ -7,35 +7,27 @@
 // steal), since a browser's work is spread over processes that its
 // launcher never waits for. Run it on a quiet machine. Not a test: it
 // lives one folder down, where tests/run.py does not look.
-import { chromium } from 'playwright-core';
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
+import { BASE, axe, launchBrowser } from '../_lib.mjs';
 
-const BASE = process.env.ABRI_URL;
 const ROUNDS = 10;
-const AXE_SOURCE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 function busySeconds() {
   const ticks = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].split(/\s+/).slice(1).map(Number);
   return (ticks[0] + ticks[1] + ticks[2] + ticks[5] + ticks[6] + ticks[7]) / 100;
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.ABRI_CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-    '--disable-sync', '--no-first-run', '--disable-quic'],   // as tests/browser/_lib.mjs launches it
-});
-const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-const page = await context.newPage();
-await page.goto(BASE);
+const browser = await launchBrowser();
 
+// A page in a context of its own, as most tests open one.
 async function freshPage() {
-  const c = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const p = await c.newPage();
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const p = await context.newPage();
   await p.goto(BASE);
   return p;
 }
+
+const page = await freshPage();   // the tab the other operations reuse
 
 // [what, run, setUp]: only `run` is counted; `setUp` readies its round.
 const operations = [
@@ -50,10 +42,7 @@ const operations = [
   ['the same fill again', () => page.fill('#postcode', '75011')],
   ['one animation frame', () => page.evaluate(() => new Promise((ok) => requestAnimationFrame(() => ok())))],
   ['one evaluate', () => page.evaluate(() => 1)],
-  ['axe: loaded and run on the page', async () => {
-    await page.evaluate(AXE_SOURCE);
-    await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
-  }],
+  ['axe: loaded and run on the page', () => axe(page, 'the form')],
   ['an open page doing nothing, for a second', () => new Promise((ok) => setTimeout(ok, 1000))],
 ];
 
