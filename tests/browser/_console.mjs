@@ -110,6 +110,9 @@ export async function login(page, username = AGENT_USER, password = AGENT_PASSWO
   await page.fill('#password', password);
   await page.click('#login-form button[type="submit"]');
   await visible(page.locator('#desk'), 'the desk');
+  // The first poll's queue is the console's baseline: only people who come
+  // after it are chimed and notified as new.
+  await page.locator('#queue-box[aria-busy="false"]').waitFor({ state: 'attached', timeout: STEP_MS });
 }
 
 // A second operator of the same units, in a browser of its own: an account

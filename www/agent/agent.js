@@ -229,6 +229,9 @@
     $('notices').textContent = '';
     $('switcher').textContent = '';
     $('duty').textContent = '';
+    // Until the first poll answers, the queue is not known: it is not said empty.
+    $('queue-box').setAttribute('aria-busy', 'true');
+    $('queue-empty').hidden = true;
     $('status').hidden = true;
     setText($('desk-error'), '');
   }
@@ -487,6 +490,7 @@
     var listed = entries.filter(function (e) { return e.state === 'waiting'; }).length;
     st.waitingTotal = typeof total === 'number' ? total : listed;
     $('queue-empty').hidden = entries.length > 0 || st.waitingTotal > 0;
+    $('queue-box').setAttribute('aria-busy', 'false');
     setText($('queue-more'), st.waitingTotal > listed ? st.waitingTotal + ' personnes en attente : les ' + listed +
       ' premières sont affichées, les autres apparaîtront à mesure.' : '');
     announceArrivals(arrived);
