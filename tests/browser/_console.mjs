@@ -54,17 +54,17 @@ export async function openVisitor(role = 'victim') {
   return r.data;
 }
 
-// "Terminer et effacer": DELETE answers 503 erase_pending while a reader
-// keeps the database's log busy; the page tries again, so does this.
+// "Terminer et effacer". 503 erase_pending means erased: the rows and the
+// token are gone and the server scrubs its files moments later (asking
+// again would get 401). Any other 503 (the database busy) is asked again.
 export async function erase(visitor) {
   const until = Date.now() + STEP_MS;
-  let r;
-  do {
-    r = await api('DELETE', '/api/session', { token: visitor.token });
-    if (r.status === 204) return;
+  for (;;) {
+    const r = await api('DELETE', '/api/session', { token: visitor.token });
+    if (r.status === 204 || (r.status === 503 && r.data?.error?.code === 'erase_pending')) return;
+    if (r.status !== 503 || Date.now() > until) throw new Error(`erase: ${r.status} ${JSON.stringify(r.data)}`);
     await new Promise((ok) => setTimeout(ok, 200));
-  } while (r.status === 503 && Date.now() < until);
-  throw new Error(`erase: ${r.status} ${JSON.stringify(r.data)}`);
+  }
 }
 
 export async function visitorSays(visitor, text) {

@@ -135,6 +135,34 @@ export async function waitText(locator, re, what) {
   throw new Error(`${what}: reads ${JSON.stringify(last.slice(0, 300))}`);
 }
 
+// Times a catch-up by the page's own clock, from its `online` event to the
+// first change after which `shown` holds `text` and nothing of `gone` is
+// left on screen. Call it while offline; the function it returns waits and
+// gives the milliseconds. The harness's round trips, slow on a loaded
+// machine, are not counted: what is timed is the page's work alone.
+export async function timeCatchUp(page, { shown, text, gone }) {
+  await page.evaluate(({ shown, text, gone }) => {
+    const times = window.__catchUp = {};
+    const caughtUp = () => (document.querySelector(shown)?.textContent || '').includes(text)
+      && gone.every((sel) => Array.from(document.querySelectorAll(sel)).every((el) => el.closest('[hidden]')));
+    window.addEventListener('online', () => {
+      times.online = performance.now();
+      const see = () => {
+        if (times.done !== undefined || !caughtUp()) return;
+        times.done = performance.now();
+        observer.disconnect();
+      };
+      const observer = new MutationObserver(see);
+      observer.observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
+      see();
+    }, { once: true });
+  }, { shown, text, gone });
+  return async () => {
+    await page.waitForFunction(() => window.__catchUp.done !== undefined, null, { timeout: STEP_MS });
+    return page.evaluate(() => Math.round(window.__catchUp.done - window.__catchUp.online));
+  };
+}
+
 export async function axe(page, state) {
   await page.evaluate(AXE_SOURCE);
   const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));

@@ -448,8 +448,12 @@
 
   // The network changed: a running poll may hang on the old one, so it is
   // replaced. Back online, the page catches up now rather than at the end
-  // of the backoff; gone offline, the notice shows now.
-  window.addEventListener('online', function () { pollNow(conv); });
+  // of the backoff, and a try that still fails (the network not quite up)
+  // is retried after the shortest delay; gone offline, the notice shows now.
+  window.addEventListener('online', function () {
+    if (conv) conv.failures = 0;
+    pollNow(conv);
+  });
   window.addEventListener('offline', function () { pollNow(conv); });
 
   /* ---------- typing, both ways (never the text) ---------- */
