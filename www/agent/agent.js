@@ -82,7 +82,7 @@
   //   generation bumped by forget(): late answers of an old login are dropped
   //   focusNext session whose pane takes the focus when it appears
   //   shown     sessions whose pane is on screen, the latest chosen first
-  //   replies   the canned replies of the operator's units: [{id, unit, title, text}]
+  //   replies   the canned replies of the operator's units: [{id, unit, title, text}], null until known
   var st = null;
   var generation = 0;
   var backoff = new abriNet.Backoff({ minMs: BACKOFF_MIN_MS, maxMs: BACKOFF_MAX_MS, countdown: countdown });
@@ -92,7 +92,7 @@
       csrf: null, shownAs: '', cursor: null, units: [], unitNames: new Map(), presence: null, presenceBusy: false,
       entries: new Map(), waitingTotal: 0, waiting: new Set(), panes: new Map(), notices: new Map(),
       dismissed: new Set(), ctrl: null, pollId: 0, timer: null,
-      focusNext: null, first: true, shown: [], replies: []
+      focusNext: null, first: true, shown: [], replies: null
     };
   }
 
@@ -208,9 +208,7 @@
         st.panes.forEach(fillUnits);
       }
     }, function () {});
-    api('GET', '/api/agent/replies').then(function (r) {
-      if (r.status === 200 && mine === generation) st.replies = r.data.replies;
-    }, function () {});
+    loadReplies();
     $('queue-title').focus();
     poll();
   }
@@ -785,6 +783,20 @@
 
   /* ---------- canned replies ---------- */
 
+  // Asked at login, and again when a picker opens without them (the first
+  // ask may have met a network blip); an open picker is drawn again when
+  // they arrive.
+  function loadReplies() {
+    var mine = generation;
+    api('GET', '/api/agent/replies').then(function (r) {
+      if (r.status !== 200 || mine !== generation) return;
+      st.replies = r.data.replies;
+      st.panes.forEach(function (pane) {
+        if (!pane.el.querySelector('.picker').hidden) drawPicks(pane, pane.active);
+      });
+    }, function () {});
+  }
+
   function fold(text) { return text.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase(); }
 
   function openPicker(pane) {
@@ -793,6 +805,7 @@
     picker.hidden = false;
     pane.el.querySelector('.pick').setAttribute('aria-expanded', 'true');
     filter.value = '';
+    if (!st.replies) loadReplies();
     drawPicks(pane, 0);
     filter.focus();
   }
@@ -809,9 +822,10 @@
     var words = fold(pane.el.querySelector('.picker-filter').value.trim());
     // The replies of the conversation's unit; all of them, named by unit,
     // when it has none.
-    var own = st.replies.filter(function (r) { return r.unit === pane.entry.unit.code; });
+    var replies = st.replies || [];
+    var own = replies.filter(function (r) { return r.unit === pane.entry.unit.code; });
     var several = !own.length;
-    pane.picks = (several ? st.replies : own).filter(function (r) { return fold(r.title + ' ' + r.text).indexOf(words) >= 0; });
+    pane.picks = (several ? replies : own).filter(function (r) { return fold(r.title + ' ' + r.text).indexOf(words) >= 0; });
     var list = pane.el.querySelector('.picker-list');
     list.textContent = '';
     pane.picks.forEach(function (r, i) {
@@ -828,7 +842,8 @@
       li.addEventListener('click', function () { insertReply(pane, r); });
       list.appendChild(li);
     });
-    pane.el.querySelector('.picker-empty').hidden = pane.picks.length > 0;
+    // Not "none matches" while they are still asked for.
+    pane.el.querySelector('.picker-empty').hidden = pane.picks.length > 0 || !st.replies;
     markPick(pane, Math.max(0, Math.min(active, pane.picks.length - 1)));
   }
 
