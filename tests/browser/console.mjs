@@ -152,7 +152,7 @@ test('queue_shows_preview_role_language_and_orders_danger_then_written_then_wait
 
 test('canned_reply_is_picked_with_the_keyboard_edited_and_the_visitor_reads_the_edit', async () => {
   const page = await newPage();
-  // The login's ask for the replies meets a network blip: the picker asks again.
+  // The login's ask for the replies meets a network blip: the console asks again.
   let asked = 0;
   await page.route('**/api/agent/replies', (route) => (++asked === 1 ? route.abort() : route.continue()));
   await login(page);

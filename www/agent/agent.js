@@ -200,17 +200,40 @@
     $('no-units').hidden = data.agent.units.length > 0;
     renderCounts();
     drawNotifyChoice();
-    var mine = generation;
-    api('GET', '/api/agent/units').then(function (r) {
-      if (r.status === 200 && mine === generation) {
-        st.units = r.data.units;
-        st.units.forEach(function (u) { st.unitNames.set(u.code, u.name); });
-        st.panes.forEach(fillUnits);
-      }
-    }, function () {});
-    loadReplies();
+    askUntilAnswered('/api/agent/units', function (data) {
+      st.units = data.units;
+      st.units.forEach(function (u) { st.unitNames.set(u.code, u.name); });
+      st.panes.forEach(fillUnits);
+    });
+    askUntilAnswered('/api/agent/replies', function (data) {
+      st.replies = data.replies;
+      st.panes.forEach(function (pane) {
+        if (!pane.el.querySelector('.picker').hidden) drawPicks(pane, pane.active);
+      });
+    });
     $('queue-title').focus();
     poll();
+  }
+
+  // What the desk needs once per login (the units to transfer to, the
+  // canned replies) is asked until it answers: a network blip at login
+  // must not cost the whole night's transfers or replies. `take` gets the
+  // answer; a later login drops the asks of this one.
+  function askUntilAnswered(path, take) {
+    var mine = generation;
+    var failures = 0;
+    (function ask() {
+      var again = function () {
+        if (mine !== generation) return;
+        failures += 1;
+        setTimeout(ask, abriNet.delay(failures, BACKOFF_MIN_MS, BACKOFF_MAX_MS));
+      };
+      api('GET', path).then(function (r) {
+        if (mine !== generation || r.status === 401) return;   // 401: the poll says the login ended
+        if (r.status === 200 && r.data) take(r.data);
+        else again();
+      }, again);
+    })();
   }
 
   // Drops every conversation from the page and memory.
@@ -783,20 +806,6 @@
 
   /* ---------- canned replies ---------- */
 
-  // Asked at login, and again when a picker opens without them (the first
-  // ask may have met a network blip); an open picker is drawn again when
-  // they arrive.
-  function loadReplies() {
-    var mine = generation;
-    api('GET', '/api/agent/replies').then(function (r) {
-      if (r.status !== 200 || mine !== generation) return;
-      st.replies = r.data.replies;
-      st.panes.forEach(function (pane) {
-        if (!pane.el.querySelector('.picker').hidden) drawPicks(pane, pane.active);
-      });
-    }, function () {});
-  }
-
   function fold(text) { return text.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase(); }
 
   function openPicker(pane) {
@@ -805,7 +814,6 @@
     picker.hidden = false;
     pane.el.querySelector('.pick').setAttribute('aria-expanded', 'true');
     filter.value = '';
-    if (!st.replies) loadReplies();
     drawPicks(pane, 0);
     filter.focus();
   }
