@@ -13,7 +13,8 @@
  *   abriNet.delay(failures, minMs, maxMs): the wait before retry number `failures`
  *   new abriNet.Backoff({minMs, maxMs, countdown: function (secondsLeft) {}})
  *     .fail(task) runs `task` after the next delay; .ok() after a success;
- *     .now() runs the pending task at once; .stop() drops it.
+ *     .now() runs the pending task at once; .stop() drops it. Back online,
+ *     the pending task runs at once and the delays start again from the shortest.
  */
 (function (root) {
   'use strict';
@@ -66,17 +67,26 @@
   }
 
   // The same, with its pending task and countdown (the console's).
+  // `failures` counts since the last success (the caller reads it: the
+  // service is down while it is above 0); `step`, what the delay grows
+  // with, starts again when the network comes back: the failures counted
+  // offline say nothing of the new network, and a try that still fails
+  // then (the network not quite up) is retried after the shortest delay.
   function Backoff(opts) {
     var self = this;
     self.minMs = opts.minMs;
     self.maxMs = opts.maxMs;
     self.countdown = opts.countdown || function () {};
     self.failures = 0;
+    self.step = 0;
     self.task = null;
     self.timer = null;
     self.ticker = null;
     self.at = 0;
-    root.addEventListener('online', function () { self.now(); });
+    root.addEventListener('online', function () {
+      self.step = 0;
+      self.now();
+    });
   }
 
   // Counts a failure and runs `task` after the delay; returns the count.
@@ -84,7 +94,8 @@
     var self = this;
     self.stop();
     self.failures += 1;
-    var wait = delay(self.failures, self.minMs, self.maxMs);
+    self.step += 1;
+    var wait = delay(self.step, self.minMs, self.maxMs);
     self.task = task;
     self.at = Date.now() + wait;
     self.timer = setTimeout(function () { self.now(); }, wait);
@@ -114,6 +125,7 @@
   Backoff.prototype.ok = function () {
     this.stop();
     this.failures = 0;
+    this.step = 0;
   };
 
   root.abriNet = {
