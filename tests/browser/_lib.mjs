@@ -138,9 +138,16 @@ export async function waitText(locator, re, what) {
 // Times a catch-up by the page's own clock, from its `online` event to the
 // first change after which `shown` holds `text` and nothing of `gone` is
 // left on screen. Call it while offline; the function it returns waits and
-// gives the milliseconds. The harness's round trips, slow on a loaded
-// machine, are not counted: what is timed is the page's work alone.
+// gives the milliseconds, and the page's requests meanwhile as the harness
+// saw them (what a failure message shows). The harness's round trips, slow
+// on a loaded machine, are not counted: what is timed is the page's work.
 export async function timeCatchUp(page, { shown, text, gone }) {
+  const began = Date.now();
+  const requests = [];
+  const note = (what) => (r) => requests.push(`${Date.now() - began} ms ${what} ${r.method()} ${new URL(r.url()).pathname}`);
+  page.on('request', note('sent'));
+  page.on('requestfinished', note('answered'));
+  page.on('requestfailed', note('failed'));
   await page.evaluate(({ shown, text, gone }) => {
     const times = window.__catchUp = {};
     const caughtUp = () => (document.querySelector(shown)?.textContent || '').includes(text)
@@ -158,8 +165,10 @@ export async function timeCatchUp(page, { shown, text, gone }) {
     }, { once: true });
   }, { shown, text, gone });
   return async () => {
-    await page.waitForFunction(() => window.__catchUp.done !== undefined, null, { timeout: STEP_MS });
-    return page.evaluate(() => Math.round(window.__catchUp.done - window.__catchUp.online));
+    await page.waitForFunction(() => window.__catchUp.done !== undefined, null, { timeout: STEP_MS })
+      .catch(() => { throw new Error(`no catch-up within ${STEP_MS} ms; requests: ${requests.join(', ')}`); });
+    const took = await page.evaluate(() => Math.round(window.__catchUp.done - window.__catchUp.online));
+    return { took, requests: requests.join(', ') };
   };
 }
 

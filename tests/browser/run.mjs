@@ -593,9 +593,9 @@ together('network_cut_of_40_s_catches_up_in_3_s_and_sends_the_offline_message_on
   await page.waitForTimeout(Math.max(0, cutAt + 40000 - Date.now()));   // the cut lasts 40 s: the scenario, not a wait for a result
   const caughtUp = await timeCatchUp(page, { shown: '#log', text: 'Réponse pendant la coupure', gone: ['#log li.pending', '#net'] });
   await page.context().setOffline(false);
-  const took = await caughtUp();
-  console.log(`# the page caught up ${took} ms after its online event`);
-  check(took < 3000, `the page caught up ${took} ms after the network came back`);
+  const { took, requests } = await caughtUp();
+  console.log(`# the page caught up ${took} ms after its online event; its requests: ${requests}`);
+  check(took < 3000, `the page caught up ${took} ms after the network came back; its requests: ${requests}`);
   await op.waitMessage(session, (m) => m.from === 'visitor' && m.text === 'Écrit pendant la coupure', 'the offline message');
   const all = (await api('GET', '/api/messages?after=0&wait=0', { token })).data.messages;
   const copies = all.filter((m) => m.from === 'visitor' && m.text === 'Écrit pendant la coupure').length;
