@@ -216,9 +216,10 @@
   }
 
   // What the desk needs once per login (the units to transfer to, the
-  // canned replies) is asked until it answers: a network blip at login
-  // must not cost the whole night's transfers or replies. `take` gets the
-  // answer; a later login drops the asks of this one.
+  // canned replies) is asked again while the network or the service fails
+  // (5xx, 429): a blip at login must not cost the whole night's transfers
+  // or replies. `take` gets the answer; a later login drops the asks of
+  // this one.
   function askUntilAnswered(path, take) {
     var mine = generation;
     var failures = 0;
@@ -229,9 +230,9 @@
         setTimeout(ask, abriNet.delay(failures, BACKOFF_MIN_MS, BACKOFF_MAX_MS));
       };
       api('GET', path).then(function (r) {
-        if (mine !== generation || r.status === 401) return;   // 401: the poll says the login ended
+        if (mine !== generation) return;
         if (r.status === 200 && r.data) take(r.data);
-        else again();
+        else if (r.status >= 500 || r.status === 429) again();   // others will not change by asking (401: the poll ends the login)
       }, again);
     })();
   }
