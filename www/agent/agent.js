@@ -224,8 +224,8 @@
     var mine = generation;
     var failures = 0;
     (function ask() {
+      if (mine !== generation) return;   // a retry's timer outlived its login
       var again = function () {
-        if (mine !== generation) return;
         failures += 1;
         setTimeout(ask, abriNet.delay(failures, BACKOFF_MIN_MS, BACKOFF_MAX_MS));
       };
